@@ -1,0 +1,209 @@
+#include "daemon/config.h"
+
+#include <bit>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/flags/commandlineflag.h"
+// Debian's Abseil (20220623) keeps CommandLineFlag::IsSpecifiedOnCommandLine private; later
+// releases make it public. Until then, ask the parser, which records the same fact.
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "lib/base/status_macros.h"
+
+namespace mled::daemon {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// Collects the first parse error with its position (1-based, as editors count).
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit FirstErrorCollector(absl::string_view filename) : filename_(filename) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!error_.empty()) return;
+    error_ = absl::StrCat(filename_, ":", line + 1, ":", column + 1, ": ", message);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string filename_;
+  std::string error_;
+};
+
+// Sets `field` of `message` from a flag's textual value.
+absl::Status SetFieldFromText(const std::string& value, const FieldDescriptor* field,
+                              Message* message) {
+  if (field->type() == FieldDescriptor::TYPE_STRING) {
+    message->GetReflection()->SetString(message, field, value);
+    return absl::OkStatus();
+  }
+  if (!google::protobuf::TextFormat::ParseFieldValueFromString(value, field, message)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", field->name(), "=", value, " is not a valid ", field->type_name()));
+  }
+  return absl::OkStatus();
+}
+
+// Walks every scalar field of `message` (recursing into message fields) and sets it from the
+// flag of the same name: its default when `defaults`, else only if given on the command line.
+absl::Status ApplyFlags(Message* message, bool defaults) {
+  const Descriptor* descriptor = message->GetDescriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+      RETURN_IF_ERROR(
+          ApplyFlags(message->GetReflection()->MutableMessage(message, field), defaults));
+      continue;
+    }
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(field->name());
+    if (flag == nullptr) {
+      return absl::InternalError(absl::StrCat("config field ", field->full_name(), " has no flag"));
+    }
+    if (defaults) {
+      RETURN_IF_ERROR(SetFieldFromText(flag->DefaultValue(), field, message));
+    } else if (absl::flags_internal::WasPresentOnCommandLine(field->name())) {
+      RETURN_IF_ERROR(SetFieldFromText(flag->CurrentValue(), field, message));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Invalid(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("config: ", field, " ", problem,
+                                                 " (set it in the config file or with --",
+                                                 field.substr(field.rfind('.') + 1), ")"));
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  if (host.find(':') != std::string::npos) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, absl::string_view what) {
+  const size_t colon = text.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) {
+    return Invalid(what, absl::StrCat("= \"", text, "\" is not HOST:PORT, e.g. 127.0.0.1:7070"));
+  }
+  HostPort result;
+  absl::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  result.host = std::string(host);
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(text.substr(colon + 1), &port) || port > 65535) {
+    return Invalid(what, absl::StrCat("= \"", text, "\" has no valid port (0..65535)"));
+  }
+  result.port = static_cast<uint16_t>(port);
+  return result;
+}
+
+absl::StatusOr<mled::v1::Config> ParseConfigText(absl::string_view text,
+                                                 absl::string_view filename) {
+  mled::v1::Config config;
+  FirstErrorCollector errors(filename);
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), &config)) {
+    return absl::InvalidArgumentError(errors.error().empty()
+                                          ? absl::StrCat(filename, ": cannot parse config")
+                                          : errors.error());
+  }
+  return config;
+}
+
+absl::StatusOr<mled::v1::Config> LoadConfigFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file ", path, " (check the path given to --config)"));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  return ParseConfigText(text.str(), path);
+}
+
+absl::StatusOr<mled::v1::Config> MergeWithFlags(const mled::v1::Config* file) {
+  mled::v1::Config config;
+  RETURN_IF_ERROR(ApplyFlags(&config, /*defaults=*/true));
+  if (file != nullptr) config.MergeFrom(*file);
+  RETURN_IF_ERROR(ApplyFlags(&config, /*defaults=*/false));
+  return config;
+}
+
+absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
+  DaemonConfig out;
+  out.proto = config;
+  ASSIGN_OR_RETURN(out.listen, ParseHostPort(config.listen(), "listen"));
+  if (!config.udp().empty()) {
+    ASSIGN_OR_RETURN(out.udp, ParseHostPort(config.udp(), "udp"));
+  }
+  if (!absl::ParseDuration(config.publish_interval(), &out.publish_interval) ||
+      out.publish_interval < absl::Milliseconds(1)) {
+    return Invalid("publish_interval",
+                   absl::StrCat("= \"", config.publish_interval(),
+                                "\" is not a duration of at least 1ms, e.g. 1s or 250ms"));
+  }
+  if (!ParseLogLevel(config.log_level(), &out.log_level)) {
+    return Invalid("log_level", absl::StrCat("= \"", config.log_level(),
+                                             "\" is not one of info, warning, error"));
+  }
+  out.io_threads = config.io_threads();
+  if (out.io_threads == 0) out.io_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (out.io_threads > 1024) return Invalid("io_threads", "must be at most 1024");
+  out.shards = config.shards();
+  if (out.shards == 0) out.shards = std::bit_ceil(16 * out.io_threads);
+  if (!std::has_single_bit(out.shards) || out.shards > 65536) {
+    return Invalid("shards", absl::StrCat("= ", out.shards, " must be a power of two <= 65536"));
+  }
+
+  const mled::v1::Limits& limits = config.limits();
+  if (limits.max_streams() < 1) return Invalid("limits.max_streams", "must be at least 1");
+  if (limits.max_dim() < 1 || limits.max_dim() > 4096) {
+    return Invalid("limits.max_dim", "must be between 1 and 4096");
+  }
+  if (limits.max_name_bytes() < 1 || limits.max_name_bytes() > 65536) {
+    return Invalid("limits.max_name_bytes", "must be between 1 and 65536");
+  }
+  if (limits.max_frame_bytes() < 64 || limits.max_frame_bytes() > (1ull << 30)) {
+    return Invalid("limits.max_frame_bytes", "must be between 64 and 1073741824 (1 GiB)");
+  }
+  if (limits.max_datagram_bytes() < 64 || limits.max_datagram_bytes() > 65507) {
+    return Invalid("limits.max_datagram_bytes", "must be between 64 and 65507");
+  }
+  if (limits.max_query_streams() < 1) {
+    return Invalid("limits.max_query_streams", "must be at least 1");
+  }
+  if (limits.max_session_write_bytes() < 65536) {
+    return Invalid("limits.max_session_write_bytes", "must be at least 65536");
+  }
+  if (limits.max_connections() < 1) return Invalid("limits.max_connections", "must be at least 1");
+  if (!(limits.max_abs_value() > 0) || limits.max_abs_value() > 1e150) {
+    return Invalid("limits.max_abs_value", "must be in (0, 1e150]");
+  }
+  out.engine_limits.max_streams = limits.max_streams();
+  out.engine_limits.ingest.max_dim = limits.max_dim();
+  out.engine_limits.ingest.max_name_bytes = limits.max_name_bytes();
+  out.engine_limits.ingest.max_abs_value = limits.max_abs_value();
+  out.engine_limits.max_query_streams = limits.max_query_streams();
+  out.engine_limits.max_rejections_per_ack = limits.max_rejections_per_ack();
+  out.max_frame_bytes = limits.max_frame_bytes();
+  out.max_datagram_bytes = limits.max_datagram_bytes();
+  out.max_session_write_bytes = limits.max_session_write_bytes();
+  out.max_connections = limits.max_connections();
+  out.max_subscriptions_per_connection = limits.max_subscriptions_per_connection();
+  return out;
+}
+
+}  // namespace mled::daemon

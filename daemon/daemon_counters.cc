@@ -1,0 +1,53 @@
+#include "daemon/daemon_counters.h"
+
+namespace mled::daemon {
+
+void DaemonCounters::RecordIngest(const engine::IngestCounts& counts, Transport transport) {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  if (counts.accepted > 0) {
+    (transport == Transport::kTcp ? samples_accepted_tcp : samples_accepted_udp)
+        .fetch_add(counts.accepted, kRelaxed);
+  }
+  if (counts.rejected == 0) return;
+  for (size_t code = 0; code < counts.rejected_by_code.size(); ++code) {
+    if (counts.rejected_by_code[code] > 0) {
+      samples_rejected_by_code[code].fetch_add(counts.rejected_by_code[code], kRelaxed);
+    }
+  }
+}
+
+void DaemonCounters::Fill(int64_t now_unix_nano, mled::v1::DaemonStats* stats) const {
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  stats->set_uptime_ns(now_unix_nano - start_unix_nano);
+  const uint64_t tcp = samples_accepted_tcp.load(kRelaxed);
+  const uint64_t udp = samples_accepted_udp.load(kRelaxed);
+  stats->set_samples_accepted_tcp(tcp);
+  stats->set_samples_accepted_udp(udp);
+  stats->set_samples_accepted(tcp + udp);
+  uint64_t rejected = 0;
+  for (size_t code = 0; code < samples_rejected_by_code.size(); ++code) {
+    const uint64_t count = samples_rejected_by_code[code].load(kRelaxed);
+    if (count == 0) continue;
+    rejected += count;
+    (*stats->mutable_samples_rejected_by_code())[mled::v1::Code_Name(static_cast<int>(code))] =
+        count;
+  }
+  stats->set_samples_rejected(rejected);
+  stats->set_frames_received(frames_received.load(kRelaxed));
+  stats->set_frames_malformed(frames_malformed.load(kRelaxed));
+  stats->set_frames_too_large(frames_too_large.load(kRelaxed));
+  stats->set_bytes_received(bytes_received.load(kRelaxed));
+  stats->set_udp_datagrams(udp_datagrams.load(kRelaxed));
+  stats->set_udp_datagrams_malformed(udp_datagrams_malformed.load(kRelaxed));
+  stats->set_connections_opened(connections_opened.load(kRelaxed));
+  stats->set_connections_current(connections_current.load(kRelaxed));
+  stats->set_connections_rejected(connections_rejected.load(kRelaxed));
+  stats->set_subscribers_current(subscribers_current.load(kRelaxed));
+  stats->set_updates_sent(updates_sent.load(kRelaxed));
+  stats->set_updates_coalesced(updates_coalesced.load(kRelaxed));
+  stats->set_slow_clients_disconnected(slow_clients_disconnected.load(kRelaxed));
+  stats->set_publish_ticks(publish_ticks.load(kRelaxed));
+  stats->set_queries(queries.load(kRelaxed));
+}
+
+}  // namespace mled::daemon

@@ -1,0 +1,90 @@
+// The mled server: wires the stream table, publisher, listeners and sessions together and runs
+// the Asio event loop on `io_threads` threads.
+//
+//   Server server(config);
+//   RETURN_IF_ERROR(server.Start());   // binds; prints nothing
+//   server.Run();                      // blocks until Stop() (e.g. from a signal) completes
+//
+// Stop order (SIGTERM/SIGINT): stop accepting and receiving, let every session send what it has
+// queued (acks of everything it read and applied), stop the publisher, then the event loop ends.
+// Start and Stop may be called from any thread; Run from one thread.
+#ifndef MLED_DAEMON_SERVER_H_
+#define MLED_DAEMON_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/config.h"
+#include "daemon/daemon_counters.h"
+#include "daemon/log.h"
+#include "daemon/publisher.h"
+#include "daemon/request_handler.h"
+#include "daemon/tcp_session.h"
+#include "daemon/udp_listener.h"
+#include "lib/engine/stream_table.h"
+
+namespace mled::daemon {
+
+class Server {
+ public:
+  explicit Server(DaemonConfig config);
+  ~Server();
+
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the TCP (and UDP) addresses. UNAVAILABLE / INVALID_ARGUMENT with the cause and the fix.
+  absl::Status Start();
+  // Runs the event loop on io_threads threads (this one included) until stopped.
+  void Run();
+  // Begins a graceful stop. Any thread; idempotent.
+  void Stop();
+
+  // Where the server listens (the real ports when the config asked for port 0).
+  std::string tcp_address() const;
+  std::string udp_address() const;  // empty when UDP is off
+
+  // The config file that SIGHUP re-reads; empty when the daemon runs on flags alone.
+  void set_config_path(std::string path) { config_path_ = std::move(path); }
+  // SIGHUP: re-reads the config file and applies what is safe to change at run time.
+  void Reload();
+
+ private:
+  void Accept();
+  void HandleSignals();
+  void OnSessionClosed(TcpSession* session);
+
+  DaemonConfig config_;
+  boost::asio::io_context io_;
+  DaemonCounters counters_;
+  engine::StreamTable table_;
+  RequestHandler handler_;
+  Publisher publisher_;
+  RateLimitedLog client_errors_;
+  SessionContext session_context_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<UdpListener> udp_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer stop_deadline_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<TcpSession*, std::weak_ptr<TcpSession>> sessions_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::string config_path_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace mled::daemon
+
+#endif  // MLED_DAEMON_SERVER_H_
