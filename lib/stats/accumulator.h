@@ -17,8 +17,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "mled/v1/state.pb.h"
 #include "lib/stats/gaussian_model.h"
+#include "mled/v1/state.pb.h"
 
 namespace mled::stats {
 
@@ -55,6 +55,8 @@ class Accumulator {
   // The fitted model for scoring; FAILED_PRECONDITION when degenerate.
   virtual absl::StatusOr<GaussianModel> Fit() const = 0;
 
+  // Writes the state's `version` and its model case; leaves `stream` and `last_time_unix_nano`
+  // (the engine's) untouched. AccumulatorFromState reads it back exactly (bit for bit).
   virtual void ToState(mled::v1::StreamState* state) const = 0;
   virtual std::unique_ptr<Accumulator> Clone() const = 0;
 };
@@ -63,8 +65,9 @@ class Accumulator {
 // dim 1, the multivariate one otherwise.
 std::unique_ptr<Accumulator> NewGaussianAccumulator(int dim);
 
-// Rebuilds an accumulator from its state. INVALID_ARGUMENT for an unknown version, a missing
-// model, or inconsistent sizes or values.
+// Rebuilds an accumulator from its state, by the model's dim (1: UnivariateGaussian, otherwise
+// MultivariateGaussian). INVALID_ARGUMENT for an unknown version, a missing model, or
+// inconsistent sizes or values (see ValidateGaussianState in gaussian_state.h).
 absl::StatusOr<std::unique_ptr<Accumulator>> AccumulatorFromState(
     const mled::v1::StreamState& state);
 
