@@ -107,32 +107,36 @@ void TcpSession::OnRead(const boost::system::error_code& error, size_t bytes) {
 }
 
 void TcpSession::HandleFrame(std::string_view frame) {
-  if (absl::Status status = message_decoder_.Decode(frame); !status.ok()) {
+  if (!message_decoder_.Parse(frame)) {
     context_.counters->frames_malformed.fetch_add(1, std::memory_order_relaxed);
-    context_.client_errors->Log(absl::StrCat(peer_, ": ", status.message()));
-    QueueError(mled::v1::MALFORMED_FRAME,
-               absl::StrCat(status.message(), "; the connection goes on with the next frame"));
+    const std::string message = absl::StrCat(
+        "frame of ", frame.size(),
+        " bytes is not a mled.v1.ClientMessage (bad field, truncated, or a string that is not "
+        "UTF-8); the connection goes on with the next frame");
+    context_.client_errors->Log(absl::StrCat(peer_, ": ", message));
+    QueueError(mled::v1::MALFORMED_FRAME, message);
     return;
   }
-  switch (message_decoder_.kind()) {
+  const mled::v1::ClientMessage& request = message_decoder_.message();
+  switch (request.kind_case()) {
     case mled::v1::ClientMessage::kIngest: {
-      const mled::v1::Ingest& ingest = message_decoder_.ingest();
+      const mled::v1::Ingest& ingest = request.ingest();
       context_.handler->Ingest(applier_, ingest, Transport::kTcp, ack_reply_.mutable_ack());
       if (ingest.seq() != 0) QueueMessage(ack_reply_);
       return;
     }
     case mled::v1::ClientMessage::kSubscribe:
-      HandleSubscribe(message_decoder_.message().subscribe());
+      HandleSubscribe(request.subscribe());
       return;
     case mled::v1::ClientMessage::kQuery: {
       mled::v1::ServerMessage reply;
-      context_.handler->Query(message_decoder_.message().query(), reply.mutable_estimates());
+      context_.handler->Query(request.query(), reply.mutable_estimates());
       QueueMessage(reply);
       return;
     }
     case mled::v1::ClientMessage::kStats: {
       mled::v1::ServerMessage reply;
-      context_.handler->Stats(message_decoder_.message().stats(), reply.mutable_stats());
+      context_.handler->Stats(request.stats(), reply.mutable_stats());
       QueueMessage(reply);
       return;
     }

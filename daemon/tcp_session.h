@@ -28,7 +28,7 @@
 #include "daemon/publisher.h"
 #include "daemon/request_handler.h"
 #include "lib/engine/ingest_applier.h"
-#include "lib/wire/client_message_decoder.h"
+#include "lib/wire/decoding.h"
 #include "lib/wire/framing.h"
 #include "mled/v1/wire.pb.h"
 

@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "lib/wire/client_message_decoder.h"
 
 namespace mled::daemon {
 
@@ -70,7 +69,11 @@ void UdpListener::OnReceive(const boost::system::error_code& error, size_t bytes
       status = absl::ResourceExhaustedError(
           absl::StrCat("datagram is larger than ", max_datagram_bytes_, " bytes (max_datagram_bytes)"));
     } else {
-      status = wire::DecodeIngestDatagram(std::string_view(buffer_.data(), bytes), &ingest_);
+      // A bare Ingest has no oneof, so parsing into the reused one keeps its memory.
+      if (!ingest_.ParseFromArray(buffer_.data(), static_cast<int>(bytes))) {
+        status = absl::InvalidArgumentError(
+            absl::StrCat("datagram of ", bytes, " bytes is not a mled.v1.Ingest"));
+      }
     }
     if (status.ok()) {
       handler_->Ingest(applier_, ingest_, Transport::kUdp, &ack_);

@@ -5,7 +5,11 @@
 //   kResourceExhausted  -> RESOURCE_EXHAUSTED (a limit was reached)
 //   kUnauthenticated    -> UNAUTHENTICATED
 //   kPermissionDenied   -> PERMISSION_DENIED
+//   kOk                 -> CODE_UNSPECIFIED   (not an error; never put in a Rejection)
 //   anything else       -> INTERNAL
+//
+// MALFORMED_FRAME and FRAME_TOO_LARGE describe frames, not statuses: the codec sets them from
+// FrameDecoder::Status and parse failures. Pure function; thread-safe.
 #ifndef MLED_LIB_WIRE_CODES_H_
 #define MLED_LIB_WIRE_CODES_H_
 

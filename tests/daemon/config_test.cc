@@ -1,0 +1,140 @@
+#include "daemon/config.h"
+
+#include <fstream>
+#include <string>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "gtest/gtest.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace mled::daemon {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+// Every field of Config, and of the messages inside it, has a flag of the same name.
+void ExpectFlagsFor(const Descriptor* descriptor) {
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+      ExpectFlagsFor(field->message_type());
+      continue;
+    }
+    EXPECT_NE(absl::FindCommandLineFlag(field->name()), nullptr)
+        << field->full_name() << " has no --" << field->name() << " flag";
+  }
+}
+
+TEST(ConfigTest, EveryConfigFieldHasAFlag) { ExpectFlagsFor(mled::v1::Config::descriptor()); }
+
+TEST(ConfigTest, DefaultsAreCompleteAndValid) {
+  absl::StatusOr<mled::v1::Config> config = MergeWithFlags(nullptr);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen(), "127.0.0.1:7070");
+  EXPECT_EQ(config->udp(), "127.0.0.1:7070");
+  EXPECT_EQ(config->limits().max_streams(), 1000000u);
+  EXPECT_EQ(config->limits().max_dim(), 256u);
+  EXPECT_EQ(config->limits().max_frame_bytes(), 16u << 20);
+  absl::StatusOr<DaemonConfig> resolved = ResolveConfig(*config);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->listen.host, "127.0.0.1");  // loopback only by default
+  EXPECT_EQ(resolved->publish_interval, absl::Seconds(1));
+  EXPECT_GE(resolved->io_threads, 1u);
+  EXPECT_EQ(resolved->shards & (resolved->shards - 1), 0u);
+}
+
+// config/mled.textproto documents every field with its default: loading it changes nothing.
+TEST(ConfigTest, ExampleConfigLoadsAndStatesTheDefaults) {
+  absl::StatusOr<mled::v1::Config> file =
+      LoadConfigFile(std::string(MLED_SOURCE_DIR) + "/config/mled.textproto");
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file);
+  absl::StatusOr<mled::v1::Config> defaults = MergeWithFlags(nullptr);
+  ASSERT_TRUE(merged.ok() && defaults.ok());
+  std::string difference;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&difference);
+  EXPECT_TRUE(differencer.Compare(*defaults, *merged)) << difference;
+  // And it sets every field explicitly, so it documents each one.
+  std::vector<const FieldDescriptor*> set;
+  file->GetReflection()->ListFields(*file, &set);
+  EXPECT_EQ(static_cast<int>(set.size()), mled::v1::Config::descriptor()->field_count());
+  file->limits().GetReflection()->ListFields(file->limits(), &set);
+  EXPECT_EQ(static_cast<int>(set.size()), mled::v1::Limits::descriptor()->field_count());
+  ASSERT_TRUE(ResolveConfig(*merged).ok());
+}
+
+TEST(ConfigTest, FileOverridesDefaults) {
+  absl::StatusOr<mled::v1::Config> file = ParseConfigText(
+      "listen: \"127.0.0.1:9000\"\nlimits { max_streams: 42 }\n", "test.textproto");
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(merged->listen(), "127.0.0.1:9000");
+  EXPECT_EQ(merged->limits().max_streams(), 42u);
+  EXPECT_EQ(merged->limits().max_dim(), 256u);  // untouched fields keep their defaults
+}
+
+TEST(ConfigTest, ParseErrorsNameFileLineAndColumn) {
+  absl::StatusOr<mled::v1::Config> config =
+      ParseConfigText("listen: \"x\"\n  lisen: 3\n", "my.textproto");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(config.status().message().find("my.textproto:2:"), std::string::npos)
+      << config.status();
+  EXPECT_NE(config.status().message().find("lisen"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFileIsNotFound) {
+  absl::StatusOr<mled::v1::Config> config = LoadConfigFile("/nonexistent/mled.textproto");
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, ResolveRejectsBadValuesWithTheFieldName) {
+  struct Case {
+    const char* text;
+    const char* field;
+  };
+  for (const Case& c : {Case{"listen: \"nohost\"", "listen"},
+                        Case{"listen: \"127.0.0.1:99999\"", "listen"},
+                        Case{"publish_interval: \"soon\"", "publish_interval"},
+                        Case{"shards: 12", "shards"},
+                        Case{"log_level: \"debug\"", "log_level"},
+                        Case{"limits { max_dim: 0 }", "max_dim"},
+                        Case{"limits { max_frame_bytes: 10 }", "max_frame_bytes"},
+                        Case{"limits { max_abs_value: 1e300 }", "max_abs_value"}}) {
+    absl::StatusOr<mled::v1::Config> file = ParseConfigText(c.text, "t");
+    ASSERT_TRUE(file.ok()) << c.text;
+    absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file);
+    ASSERT_TRUE(merged.ok());
+    absl::StatusOr<DaemonConfig> resolved = ResolveConfig(*merged);
+    ASSERT_FALSE(resolved.ok()) << c.text;
+    EXPECT_NE(resolved.status().message().find(c.field), std::string::npos) << resolved.status();
+  }
+}
+
+TEST(ConfigTest, ParseHostPort) {
+  absl::StatusOr<HostPort> v4 = ParseHostPort("127.0.0.1:7070", "listen");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 7070);
+  absl::StatusOr<HostPort> v6 = ParseHostPort("[::1]:0", "listen");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->ToString(), "[::1]:0");
+  EXPECT_FALSE(ParseHostPort(":80", "listen").ok());
+  EXPECT_FALSE(ParseHostPort("host:", "listen").ok());
+}
+
+}  // namespace
+}  // namespace mled::daemon
+
+// The daemon reads "was this flag given" from Abseil's parser, which must have run.
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  char* no_flags[] = {argv[0]};
+  absl::ParseCommandLine(1, no_flags);
+  return RUN_ALL_TESTS();
+}
