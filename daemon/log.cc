@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace mled::daemon {
 namespace {
@@ -74,6 +75,18 @@ void RateLimitedLog::Log(absl::string_view message) {
     daemon::Log(level_, absl::StrCat("(", suppressed, " similar messages suppressed)"));
   }
   if (!message.empty()) daemon::Log(level_, message);
+}
+
+void RouteProtobufLogs() {
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* /*file*/,
+                                     int /*line*/, const std::string& message) {
+    static RateLimitedLog log(LogLevel::kWarning, 5);
+    if (level >= google::protobuf::LOGLEVEL_FATAL) {
+      daemon::Log(LogLevel::kError, absl::StrCat("protobuf: ", message));
+      return;
+    }
+    log.Log(absl::StrCat("protobuf: ", message));
+  });
 }
 
 }  // namespace mled::daemon

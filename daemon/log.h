@@ -29,6 +29,10 @@ inline void LogInfo(absl::string_view message) { Log(LogLevel::kInfo, message); 
 inline void LogWarning(absl::string_view message) { Log(LogLevel::kWarning, message); }
 inline void LogError(absl::string_view message) { Log(LogLevel::kError, message); }
 
+// Sends protobuf's own log lines (e.g. "String field contains invalid UTF-8" for every such
+// frame a client sends) through a RateLimitedLog, so clients cannot flood the log through it.
+void RouteProtobufLogs();
+
 class RateLimitedLog {
  public:
   RateLimitedLog(LogLevel level, uint32_t per_second) : level_(level), per_second_(per_second) {}

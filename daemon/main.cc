@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<DaemonConfig> config = mled::daemon::ResolveConfig(*merged);
   if (!config.ok()) return Fail(2, config.status().message());
   mled::daemon::SetLogLevel(config->log_level);
+  mled::daemon::RouteProtobufLogs();
 
   const uint32_t io_threads = config->io_threads;
   const uint32_t shards = config->shards;
