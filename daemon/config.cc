@@ -6,9 +6,6 @@
 #include <thread>
 
 #include "absl/flags/commandlineflag.h"
-// Debian's Abseil (20220623) keeps CommandLineFlag::IsSpecifiedOnCommandLine private; later
-// releases make it public. Until then, ask the parser, which records the same fact.
-#include "absl/flags/internal/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -54,23 +51,22 @@ absl::Status SetFieldFromText(const std::string& value, const FieldDescriptor* f
 }
 
 // Walks every scalar field of `message` (recursing into message fields) and sets it from the
-// flag of the same name: its default when `defaults`, else only if given on the command line.
-absl::Status ApplyFlags(Message* message, bool defaults) {
+// flag of the same name: its default when `given` is null, else only if named in `given`.
+absl::Status ApplyFlags(Message* message, const absl::flat_hash_set<std::string>* given) {
   const Descriptor* descriptor = message->GetDescriptor();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
     if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
-      RETURN_IF_ERROR(
-          ApplyFlags(message->GetReflection()->MutableMessage(message, field), defaults));
+      RETURN_IF_ERROR(ApplyFlags(message->GetReflection()->MutableMessage(message, field), given));
       continue;
     }
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(field->name());
     if (flag == nullptr) {
       return absl::InternalError(absl::StrCat("config field ", field->full_name(), " has no flag"));
     }
-    if (defaults) {
+    if (given == nullptr) {
       RETURN_IF_ERROR(SetFieldFromText(flag->DefaultValue(), field, message));
-    } else if (absl::flags_internal::WasPresentOnCommandLine(field->name())) {
+    } else if (given->contains(field->name())) {
       RETURN_IF_ERROR(SetFieldFromText(flag->CurrentValue(), field, message));
     }
   }
@@ -134,12 +130,55 @@ absl::StatusOr<mled::v1::Config> LoadConfigFile(const std::string& path) {
   return ParseConfigText(text.str(), path);
 }
 
-absl::StatusOr<mled::v1::Config> MergeWithFlags(const mled::v1::Config* file) {
+absl::StatusOr<mled::v1::Config> MergeWithFlags(const mled::v1::Config* file,
+                                                const absl::flat_hash_set<std::string>& given) {
   mled::v1::Config config;
-  RETURN_IF_ERROR(ApplyFlags(&config, /*defaults=*/true));
+  RETURN_IF_ERROR(ApplyFlags(&config, nullptr));
   if (file != nullptr) config.MergeFrom(*file);
-  RETURN_IF_ERROR(ApplyFlags(&config, /*defaults=*/false));
+  RETURN_IF_ERROR(ApplyFlags(&config, &given));
   return config;
+}
+
+namespace {
+
+void AddFieldFlags(const Descriptor* descriptor, std::vector<cli::FlagSpec>* flags) {
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+      AddFieldFlags(field->message_type(), flags);
+    } else {
+      // Descriptor names live as long as the generated pool, i.e. the program.
+      flags->push_back(cli::FlagSpec{.name = field->name()});
+    }
+  }
+}
+
+}  // namespace
+
+const cli::Command& DaemonCommand() {
+  static const cli::Command command = [] {
+    cli::Command result{
+        .name = "",
+        .arguments = "",
+        .summary = "the streaming online estimator daemon",
+        .description =
+            "Streaming Gaussian maximum-likelihood estimates and NLL for live streams.\n"
+            "Producers push samples over TCP (varint length-delimited mled.v1.ClientMessage\n"
+            "frames) or UDP (one mled.v1.Ingest per datagram); subscribers receive estimates\n"
+            "at intervals. With no flags mled listens on loopback only: TCP and UDP on\n"
+            "127.0.0.1:7070. Every config field is also a flag; flags given here override the\n"
+            "config file (--config).\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP reloads log_level and\n"
+            "publish_interval from the config file.\n"
+            "Exit codes: 0 clean stop, 1 cannot start (address in use, ...), 2 bad flags or\n"
+            "config.\n",
+        .flags = {cli::FlagSpec{.name = "config"}, cli::FlagSpec{.name = "version"}},
+        .run = nullptr};
+    AddFieldFlags(mled::v1::Config::descriptor(), &result.flags);
+    return result;
+  }();
+  return command;
 }
 
 absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {

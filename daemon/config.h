@@ -13,9 +13,11 @@
 #include <string_view>
 
 #include "absl/strings/string_view.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/log.h"
+#include "lib/base/command_line.h"
 #include "lib/engine/engine_limits.h"
 #include "mled/v1/config.pb.h"
 
@@ -50,9 +52,15 @@ absl::StatusOr<mled::v1::Config> ParseConfigText(absl::string_view text,
 // Reads and parses a config file. NOT_FOUND / INVALID_ARGUMENT with the path in the message.
 absl::StatusOr<mled::v1::Config> LoadConfigFile(const std::string& path);
 
-// Builds the effective config: flag defaults, then `file` (if any), then flags set on the
-// command line. Requires the flags of daemon/config_flags.cc to be linked in.
-absl::StatusOr<mled::v1::Config> MergeWithFlags(const mled::v1::Config* file);
+// mled's command line: --config and one flag per Config field (daemon/config_flags.cc), in the
+// schema's order, with the usage text of `mled --help`. `run` is unused (main runs the daemon).
+const cli::Command& DaemonCommand();
+
+// Builds the effective config: flag defaults, then `file` (if any), then the flags named in
+// `given` (those set on the command line, see cli::ParsedCommandLine). Requires the flags of
+// daemon/config_flags.cc to be linked in.
+absl::StatusOr<mled::v1::Config> MergeWithFlags(const mled::v1::Config* file,
+                                                const absl::flat_hash_set<std::string>& given);
 
 // Validates and resolves a complete config.
 absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config);

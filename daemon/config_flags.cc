@@ -43,3 +43,4 @@ ABSL_FLAG(uint32_t, max_rejections_per_ack, 100,
 ABSL_FLAG(double, max_abs_value, 1e100,
           "Largest |value| accepted; larger values are INVALID_ARGUMENT, since their squares "
           "could overflow the statistics.");
+ABSL_FLAG(bool, version, false, "Print the version (\"mled 0.1.0\") and exit 0.");

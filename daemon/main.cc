@@ -1,35 +1,25 @@
 // mled: the streaming online estimator daemon. main only parses arguments, builds the server
 // and runs it (see server.h).
 #include <cstdio>
-#include <cstdlib>
 #include <string>
+#include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/server.h"
+#include "lib/base/command_line.h"
 
 ABSL_DECLARE_FLAG(std::string, config);
+ABSL_DECLARE_FLAG(bool, version);
 
 namespace {
 
-constexpr char kUsage[] =
-    "streaming Gaussian maximum-likelihood estimates and NLL for live streams.\n"
-    "\n"
-    "Usage: mled [--config=PATH] [--flag=value ...]\n"
-    "\n"
-    "Producers push samples over TCP (varint length-delimited mled.v1.ClientMessage frames)\n"
-    "or UDP (one mled.v1.Ingest per datagram); subscribers receive estimates at intervals.\n"
-    "With no flags mled listens on loopback only: TCP and UDP on 127.0.0.1:7070.\n"
-    "Every config field is also a flag; flags given here override the config file.\n"
-    "Signals: SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP reloads log_level and\n"
-    "publish_interval from the config file.\n"
-    "Exit codes: 0 clean stop, 1 cannot start (address in use, ...), 2 bad flags or config.";
+constexpr char kVersion[] = "0.1.0";
+constexpr int kExitCannotStart = 1;
+constexpr int kExitUsage = 2;
 
 int Fail(int code, absl::string_view message) {
   std::fprintf(stderr, "mled: %.*s\n", static_cast<int>(message.size()), message.data());
@@ -39,33 +29,37 @@ int Fail(int code, absl::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::FlagsUsageConfig usage_config;
-  // --help lists the daemon's own flags (those defined under daemon/), not Abseil's.
-  usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::StrContains(file, "daemon/");
-  };
-  usage_config.version_string = [] { return std::string("mled 0.1.0\n"); };
-  absl::SetFlagsUsageConfig(usage_config);
-  absl::SetProgramUsageMessage(kUsage);
-  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    return Fail(2, absl::StrCat("unexpected argument \"", positional[1],
-                                "\"; flags take the form --name=value (see mled --help)"));
+  const mled::cli::Command& command = mled::daemon::DaemonCommand();
+  absl::StatusOr<mled::cli::ParsedCommandLine> parsed =
+      mled::cli::ParseCommandLine(command, std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) {
+    return Fail(kExitUsage, absl::StrCat(parsed.status().message(), " (see mled --help)"));
+  }
+  if (parsed->help) {
+    std::fputs(mled::cli::CommandHelp("mled", command).c_str(), stdout);
+    return 0;
+  }
+  if (absl::GetFlag(FLAGS_version)) {
+    std::printf("mled %s\n", kVersion);
+    return 0;
+  }
+  if (!parsed->positional.empty()) {
+    return Fail(kExitUsage, absl::StrCat("unexpected argument \"", parsed->positional[0],
+                                         "\"; flags take the form --name=value (see mled --help)"));
   }
 
-  using mled::daemon::DaemonConfig;
   const std::string config_path = absl::GetFlag(FLAGS_config);
   absl::StatusOr<mled::v1::Config> merged;
   if (config_path.empty()) {
-    merged = mled::daemon::MergeWithFlags(nullptr);
+    merged = mled::daemon::MergeWithFlags(nullptr, parsed->given);
   } else {
     absl::StatusOr<mled::v1::Config> file = mled::daemon::LoadConfigFile(config_path);
-    if (!file.ok()) return Fail(2, file.status().message());
-    merged = mled::daemon::MergeWithFlags(&*file);
+    if (!file.ok()) return Fail(kExitUsage, file.status().message());
+    merged = mled::daemon::MergeWithFlags(&*file, parsed->given);
   }
-  if (!merged.ok()) return Fail(2, merged.status().message());
-  absl::StatusOr<DaemonConfig> config = mled::daemon::ResolveConfig(*merged);
-  if (!config.ok()) return Fail(2, config.status().message());
+  if (!merged.ok()) return Fail(kExitUsage, merged.status().message());
+  absl::StatusOr<mled::daemon::DaemonConfig> config = mled::daemon::ResolveConfig(*merged);
+  if (!config.ok()) return Fail(kExitUsage, config.status().message());
   mled::daemon::SetLogLevel(config->log_level);
   mled::daemon::RouteProtobufLogs();
 
@@ -73,8 +67,10 @@ int main(int argc, char** argv) {
   const uint32_t shards = config->shards;
   const std::string interval = config->proto.publish_interval();
   mled::daemon::Server server(*std::move(config));
-  server.set_config_path(config_path);
-  if (absl::Status status = server.Start(); !status.ok()) return Fail(1, status.message());
+  server.set_reload_source(config_path, parsed->given);
+  if (absl::Status status = server.Start(); !status.ok()) {
+    return Fail(kExitCannotStart, status.message());
+  }
 
   const std::string udp = server.udp_address();
   // The startup line: scripts and tests read the real ports from it.

@@ -6,7 +6,6 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
-#include "lib/wire/framing.h"
 #include "mled/v1/wire.pb.h"
 
 namespace mled::daemon {
@@ -118,20 +117,16 @@ void Publisher::Publish(Group& group, absl::Time now) {
     if (!table_->GetEstimate(name, &estimates.emplace_back())) estimates.pop_back();
   }
 
-  mled::v1::ServerMessage message;
   for (Subscription& subscription : group.subscriptions) {
     std::shared_ptr<UpdateSink> sink = subscription.sink.lock();
     if (!sink) continue;  // its session closed; RemoveAll is on its way
-    mled::v1::Estimates* update = message.mutable_estimates();
-    update->Clear();
-    update->set_time_unix_nano(absl::ToUnixNanos(now));
+    mled::v1::Estimates update;
+    update.set_time_unix_nano(absl::ToUnixNanos(now));
     for (const mled::v1::Estimate& estimate : estimates) {
-      if (subscription.matcher.Matches(estimate.stream())) *update->add_estimates() = estimate;
+      if (subscription.matcher.Matches(estimate.stream())) *update.add_estimates() = estimate;
     }
-    if (update->estimates_size() == 0) continue;  // nothing matching changed: send nothing
-    std::string frame;
-    wire::AppendFrame(message, &frame);
-    sink->DeliverUpdate(subscription.id, std::move(frame));
+    if (update.estimates_size() == 0) continue;  // nothing matching changed: send nothing
+    sink->DeliverUpdate(subscription.id, std::move(update));
     counters_->updates_sent.fetch_add(1, std::memory_order_relaxed);
   }
 }

@@ -5,7 +5,8 @@
 // lists into each group's pending set; a group that is due snapshots its pending streams once
 // (one Estimate per stream, shared by the group's subscriptions), then hands each subscription
 // the matching ones as one framed ServerMessage. A group with nothing matching sends nothing.
-// Delivery never blocks: the sink (a session) coalesces on its own strand (latest wins).
+// Delivery never blocks: the sink (a session) coalesces on its own strand (latest estimate of
+// each stream wins).
 //
 // Thread-safety: Add and Remove may be called from any thread. The timer runs on the
 // publisher's own strand.
@@ -30,15 +31,17 @@
 #include "lib/base/clock.h"
 #include "lib/engine/stream_matcher.h"
 #include "lib/engine/stream_table.h"
+#include "mled/v1/wire.pb.h"
 
 namespace mled::daemon {
 
-// Receives framed updates for its subscriptions. Implementations must not block.
+// Receives updates for its subscriptions. Implementations must not block.
 class UpdateSink {
  public:
   virtual ~UpdateSink() = default;
-  // `frame` is a complete framed ServerMessage (Estimates). Called on the publisher's strand.
-  virtual void DeliverUpdate(uint32_t subscription_id, std::string frame) = 0;
+  // The estimates of the subscription's streams that changed since its previous update.
+  // Called on the publisher's strand.
+  virtual void DeliverUpdate(uint32_t subscription_id, mled::v1::Estimates update) = 0;
 };
 
 class Publisher {

@@ -184,7 +184,7 @@ void Server::Reload() {
   }
   absl::StatusOr<mled::v1::Config> file = LoadConfigFile(config_path_);
   absl::StatusOr<mled::v1::Config> merged =
-      file.ok() ? MergeWithFlags(&*file) : absl::StatusOr<mled::v1::Config>(file.status());
+      file.ok() ? MergeWithFlags(&*file, given_flags_) : absl::StatusOr<mled::v1::Config>(file.status());
   absl::StatusOr<DaemonConfig> resolved =
       merged.ok() ? ResolveConfig(*merged) : absl::StatusOr<DaemonConfig>(merged.status());
   if (!resolved.ok()) {

@@ -23,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/config.h"
@@ -55,8 +56,12 @@ class Server {
   std::string tcp_address() const;
   std::string udp_address() const;  // empty when UDP is off
 
-  // The config file that SIGHUP re-reads; empty when the daemon runs on flags alone.
-  void set_config_path(std::string path) { config_path_ = std::move(path); }
+  // What SIGHUP re-reads: the config file (empty when the daemon runs on flags alone) and the
+  // flags given on the command line, which keep overriding it.
+  void set_reload_source(std::string config_path, absl::flat_hash_set<std::string> given_flags) {
+    config_path_ = std::move(config_path);
+    given_flags_ = std::move(given_flags);
+  }
   // SIGHUP: re-reads the config file and applies what is safe to change at run time.
   void Reload();
 
@@ -82,6 +87,7 @@ class Server {
   absl::flat_hash_map<TcpSession*, std::weak_ptr<TcpSession>> sessions_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::string config_path_;
+  absl::flat_hash_set<std::string> given_flags_;
   std::vector<std::thread> threads_;
 };
 

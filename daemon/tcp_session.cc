@@ -157,31 +157,51 @@ void TcpSession::HandleSubscribe(const mled::v1::Subscribe& subscribe) {
     return;
   }
   const uint32_t id = ++next_subscription_id_;
-  updates_.push_back(PendingUpdate{id, std::string()});
+  updates_.emplace_back();
+  updates_.back().subscription_id = id;
   const std::vector<std::string> patterns(subscribe.streams().begin(), subscribe.streams().end());
   context_.counters->subscribers_current.fetch_add(1, std::memory_order_relaxed);
   context_.publisher->Add(weak_from_this(), id, engine::StreamMatcher(patterns),
                           absl::Milliseconds(subscribe.interval_ms()));
 }
 
-void TcpSession::DeliverUpdate(uint32_t subscription_id, std::string frame) {
+void TcpSession::DeliverUpdate(uint32_t subscription_id, mled::v1::Estimates update) {
   asio::post(socket_.get_executor(), [self = shared_from_this(), subscription_id,
-                                      frame = std::move(frame)]() mutable {
+                                      update = std::move(update)]() mutable {
     if (self->closed_ || self->close_when_flushed_) return;
-    for (PendingUpdate& update : self->updates_) {
-      if (update.subscription_id != subscription_id) continue;
-      if (!update.frame.empty()) {
-        // The previous update was never sent: the newer one replaces it (latest wins).
-        self->context_.counters->updates_coalesced.fetch_add(1, std::memory_order_relaxed);
-        self->pending_update_bytes_ -= update.frame.size();
-      }
-      self->pending_update_bytes_ += frame.size();
-      update.frame = std::move(frame);
+    for (PendingUpdate& pending : self->updates_) {
+      if (pending.subscription_id != subscription_id) continue;
+      self->MergeUpdate(pending, std::move(update));
       break;
     }
     self->CheckWriteBound();
     self->StartWrite();
   });
+}
+
+void TcpSession::MergeUpdate(PendingUpdate& pending, mled::v1::Estimates update) {
+  pending_update_bytes_ -= pending.bytes;
+  mled::v1::Estimates* waiting = pending.message.mutable_estimates();
+  if (waiting->estimates_size() == 0) {
+    waiting->Swap(&update);
+    for (int i = 0; i < waiting->estimates_size(); ++i) {
+      pending.position[waiting->estimates(i).stream()] = i;
+    }
+  } else {
+    // The previous update was never sent: keep it, with each stream's newer estimate.
+    context_.counters->updates_coalesced.fetch_add(1, std::memory_order_relaxed);
+    waiting->set_time_unix_nano(update.time_unix_nano());
+    for (mled::v1::Estimate& estimate : *update.mutable_estimates()) {
+      auto [it, inserted] = pending.position.try_emplace(estimate.stream(), waiting->estimates_size());
+      if (inserted) {
+        waiting->add_estimates()->Swap(&estimate);
+      } else {
+        waiting->mutable_estimates(it->second)->Swap(&estimate);
+      }
+    }
+  }
+  pending.bytes = pending.message.ByteSizeLong();
+  pending_update_bytes_ += pending.bytes;
 }
 
 void TcpSession::QueueMessage(const mled::v1::ServerMessage& message) {
@@ -218,10 +238,12 @@ void TcpSession::StartWrite() {
   }
   writing_.clear();
   writing_.swap(out_);  // out_ keeps the old buffer's capacity for the next acks
-  for (PendingUpdate& update : updates_) {
-    if (update.frame.empty()) continue;
-    writing_.append(update.frame);
-    update.frame.clear();
+  for (PendingUpdate& pending : updates_) {
+    if (pending.bytes == 0) continue;
+    wire::AppendFrame(pending.message, &writing_);
+    pending.message.mutable_estimates()->Clear();
+    pending.position.clear();
+    pending.bytes = 0;
   }
   pending_update_bytes_ = 0;
   writing_active_ = true;

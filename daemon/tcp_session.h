@@ -9,7 +9,9 @@
 // Buffers and back-pressure: acks and answers queue in `out_` in order. While more than
 // kReadPauseBytes of them are unsent, reading pauses, so a producer that does not read its acks
 // is slowed by TCP rather than buffered without bound. Subscription updates wait in one slot per
-// subscription (latest wins, counted as coalesced). If the queued bytes still pass
+// subscription: an update that arrives while the previous one is unsent is merged into it, the
+// newer estimate of a stream replacing the older (counted as coalesced), so a slow subscriber
+// still gets the latest state of every stream that changed. If the queued bytes still pass
 // `max_session_write_bytes`, the client is too slow and is disconnected; ingest and other
 // connections never wait for it.
 #ifndef MLED_DAEMON_TCP_SESSION_H_
@@ -23,6 +25,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "daemon/daemon_counters.h"
 #include "daemon/log.h"
 #include "daemon/publisher.h"
@@ -65,13 +68,16 @@ class TcpSession final : public UpdateSink, public std::enable_shared_from_this<
   // Stops reading, sends what is queued, then closes. Any thread.
   void Shutdown();
   // UpdateSink; any thread.
-  void DeliverUpdate(uint32_t subscription_id, std::string frame) override;
+  void DeliverUpdate(uint32_t subscription_id, mled::v1::Estimates update) override;
 
  private:
   struct PendingUpdate {
     uint32_t subscription_id;
-    std::string frame;  // empty when nothing is waiting
+    mled::v1::ServerMessage message;  // Estimates waiting to be sent; none when empty
+    absl::flat_hash_map<std::string, int> position;  // stream -> index in message's estimates
+    size_t bytes = 0;                                // serialized size of `message`
   };
+  void MergeUpdate(PendingUpdate& pending, mled::v1::Estimates update);
 
   void DoRead();
   void OnRead(const boost::system::error_code& error, size_t bytes);

@@ -121,7 +121,7 @@ void IngestApplier::WriteAck(const mled::v1::Ingest& ingest, IngestCounts* count
     EntryResult& result = results_[entry];
     counts->accepted += result.accepted;
     counts->rejected += result.rejected;
-    if (result.rejected == 0) continue;
+    if (result.first_error.ok()) continue;  // an empty batch rejects no rows but is reported
     const mled::v1::Code code = wire::CodeFromStatus(result.first_error);
     counts->rejected_by_code[code] += result.rejected;
     if (static_cast<uint32_t>(ack->rejections_size()) >= max_listed) continue;

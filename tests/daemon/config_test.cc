@@ -3,8 +3,8 @@
 #include <fstream>
 #include <string>
 
-#include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -30,7 +30,7 @@ void ExpectFlagsFor(const Descriptor* descriptor) {
 TEST(ConfigTest, EveryConfigFieldHasAFlag) { ExpectFlagsFor(mled::v1::Config::descriptor()); }
 
 TEST(ConfigTest, DefaultsAreCompleteAndValid) {
-  absl::StatusOr<mled::v1::Config> config = MergeWithFlags(nullptr);
+  absl::StatusOr<mled::v1::Config> config = MergeWithFlags(nullptr, {});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen(), "127.0.0.1:7070");
   EXPECT_EQ(config->udp(), "127.0.0.1:7070");
@@ -50,8 +50,8 @@ TEST(ConfigTest, ExampleConfigLoadsAndStatesTheDefaults) {
   absl::StatusOr<mled::v1::Config> file =
       LoadConfigFile(std::string(MLED_SOURCE_DIR) + "/config/mled.textproto");
   ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file);
-  absl::StatusOr<mled::v1::Config> defaults = MergeWithFlags(nullptr);
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, {});
+  absl::StatusOr<mled::v1::Config> defaults = MergeWithFlags(nullptr, {});
   ASSERT_TRUE(merged.ok() && defaults.ok());
   std::string difference;
   google::protobuf::util::MessageDifferencer differencer;
@@ -66,11 +66,40 @@ TEST(ConfigTest, ExampleConfigLoadsAndStatesTheDefaults) {
   ASSERT_TRUE(ResolveConfig(*merged).ok());
 }
 
+TEST(ConfigTest, GivenFlagsOverrideTheFile) {
+  absl::StatusOr<mled::cli::ParsedCommandLine> parsed =
+      mled::cli::ParseCommandLine(DaemonCommand(), {"--max_streams=7", "--udp="});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<mled::v1::Config> file =
+      ParseConfigText("udp: \"127.0.0.1:1\"\nlimits { max_streams: 42 max_dim: 3 }\n", "t");
+  ASSERT_TRUE(file.ok());
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, parsed->given);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(merged->limits().max_streams(), 7u);
+  EXPECT_EQ(merged->udp(), "");  // an empty value given on the command line still wins
+  EXPECT_EQ(merged->limits().max_dim(), 3u);
+}
+
+TEST(ConfigTest, HelpExplainsEveryFlag) {
+  const std::string help = mled::cli::CommandHelp("mled", DaemonCommand());
+  EXPECT_NE(help.find("usage: mled [flags]"), std::string::npos) << help;
+  for (const mled::cli::FlagSpec& flag : DaemonCommand().flags) {
+    EXPECT_NE(help.find(absl::StrCat("--", flag.name)), std::string::npos) << flag.name;
+  }
+}
+
+TEST(ConfigTest, UnknownFlagIsAUsageError) {
+  absl::StatusOr<mled::cli::ParsedCommandLine> parsed =
+      mled::cli::ParseCommandLine(DaemonCommand(), {"--max_stream=7"});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("--max_stream"), std::string::npos);
+}
+
 TEST(ConfigTest, FileOverridesDefaults) {
   absl::StatusOr<mled::v1::Config> file = ParseConfigText(
       "listen: \"127.0.0.1:9000\"\nlimits { max_streams: 42 }\n", "test.textproto");
   ASSERT_TRUE(file.ok()) << file.status();
-  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file);
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, {});
   ASSERT_TRUE(merged.ok());
   EXPECT_EQ(merged->listen(), "127.0.0.1:9000");
   EXPECT_EQ(merged->limits().max_streams(), 42u);
@@ -107,7 +136,7 @@ TEST(ConfigTest, ResolveRejectsBadValuesWithTheFieldName) {
                         Case{"limits { max_abs_value: 1e300 }", "max_abs_value"}}) {
     absl::StatusOr<mled::v1::Config> file = ParseConfigText(c.text, "t");
     ASSERT_TRUE(file.ok()) << c.text;
-    absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file);
+    absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, {});
     ASSERT_TRUE(merged.ok());
     absl::StatusOr<DaemonConfig> resolved = ResolveConfig(*merged);
     ASSERT_FALSE(resolved.ok()) << c.text;
@@ -131,10 +160,3 @@ TEST(ConfigTest, ParseHostPort) {
 }  // namespace
 }  // namespace mled::daemon
 
-// The daemon reads "was this flag given" from Abseil's parser, which must have run.
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  char* no_flags[] = {argv[0]};
-  absl::ParseCommandLine(1, no_flags);
-  return RUN_ALL_TESTS();
-}

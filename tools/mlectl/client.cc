@@ -165,6 +165,8 @@ absl::Status Client::Receive(absl::Time deadline, mled::v1::ServerMessage* messa
       case wire::FrameDecoder::Status::kNeedMore:
         break;
     }
+    // Once the daemon has closed the connection, every later read fails the same way at once.
+    if (!closed_.ok()) return closed_;
     const absl::Span<char> space = decoder_.PrepareAppend(kReadBytes);
     boost::system::error_code error;
     size_t received = 0;
@@ -178,7 +180,10 @@ absl::Status Client::Receive(absl::Time deadline, mled::v1::ServerMessage* messa
     absl::Status waited = RunUntil(done, deadline);
     decoder_.CommitAppend(received);
     if (!waited.ok() && received == 0) return waited;
-    if (error && received == 0) return IoError(error, "cannot read from");
+    if (error && received == 0) {
+      closed_ = IoError(error, "cannot read from");
+      return closed_;
+    }
   }
 }
 

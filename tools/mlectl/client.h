@@ -94,6 +94,7 @@ class Client {
   bool cancelled_ = false;
   wire::FrameDecoder decoder_;
   std::string send_buffer_;  // reused by Send
+  absl::Status closed_;      // why reading ended for good (the daemon closed), once it has
 };
 
 // "deadline `timeout` from now", with 0 meaning no deadline.

@@ -9,9 +9,7 @@
 //   return SendCommand().run(parsed->positional);
 //
 // The flags themselves are ordinary ABSL_FLAGs (one definition each, in the file that uses them,
-// or common_flags.cc when several commands share one); `ParseCommandLine` sets them through
-// absl's reflection, accepting only the flags of the command being run, so `mlectl query --udp`
-// is a usage error rather than silently ignored.
+// or common_flags.cc when several commands share one); lib/base/command_line.h parses them.
 //
 // Not thread-safe: parse on the main thread before starting any other.
 #ifndef MLED_TOOLS_MLECTL_COMMAND_H_
@@ -23,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "lib/base/command_line.h"
 
 namespace mled::mlectl {
 
@@ -31,40 +30,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // runtime failure: connection, daemon error, rejections
 inline constexpr int kExitUsage = 2;    // bad command line
 
-// One flag a command accepts. `default_value` (in the flag's text syntax) replaces the flag's own
-// default for this command; empty keeps it. `validate`, if set, checks the value once parsed;
-// its error is a usage error.
-struct FlagSpec {
-  absl::string_view name;
-  absl::string_view default_value = {};
-  absl::Status (*validate)() = nullptr;
-};
+using cli::Command;
+using cli::FlagSpec;
+using cli::ParseCommandLine;
+using cli::ParsedCommandLine;
 
-struct Command {
-  absl::string_view name;
-  absl::string_view arguments;    // positional arguments for the usage line, e.g. "[FILE|-]"
-  absl::string_view summary;      // one line for `mlectl --help`
-  absl::string_view description;  // the paragraphs of `mlectl help NAME`, ending in a newline
-  std::vector<FlagSpec> flags;
-  // Runs the command with its positional arguments, after its flags were parsed; returns the
-  // process exit code.
-  int (*run)(const std::vector<std::string>& positional);
-};
-
-struct ParsedCommandLine {
-  bool help = false;  // --help or -h was given: print the command's help and do nothing else
-  std::vector<std::string> positional;
-};
-
-// Applies `command`'s flag defaults, then parses `args` (the words after the command name):
-// `--name=value`, `--name value`, `--bool`, `--nobool`, `--` ending the flags, one or two
-// leading dashes. INVALID_ARGUMENT, with a message fit for UsageError, for a flag the command
-// does not take or a value that does not parse.
-absl::StatusOr<ParsedCommandLine> ParseCommandLine(const Command& command,
-                                                   const std::vector<std::string>& args);
-
-// The text of `mlectl help NAME`: usage line, description, and every flag with its default and
-// help text (taken from the flag's definition, so it cannot drift).
+// The text of `mlectl help NAME` (lib/base/command_line.h) with the exit codes.
 std::string CommandHelp(const Command& command);
 
 // Prints "mlectl: MESSAGE" to stderr and returns kExitFailure.
