@@ -7,7 +7,6 @@
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -80,30 +79,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view problem) {
 }
 
 }  // namespace
-
-std::string HostPort::ToString() const {
-  if (host.find(':') != std::string::npos) return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
-
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, absl::string_view what) {
-  const size_t colon = text.rfind(':');
-  if (colon == absl::string_view::npos || colon == 0) {
-    return Invalid(what, absl::StrCat("= \"", text, "\" is not HOST:PORT, e.g. 127.0.0.1:7070"));
-  }
-  HostPort result;
-  absl::string_view host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  result.host = std::string(host);
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(text.substr(colon + 1), &port) || port > 65535) {
-    return Invalid(what, absl::StrCat("= \"", text, "\" has no valid port (0..65535)"));
-  }
-  result.port = static_cast<uint16_t>(port);
-  return result;
-}
 
 absl::StatusOr<mled::v1::Config> ParseConfigText(absl::string_view text,
                                                  absl::string_view filename) {
@@ -184,9 +159,13 @@ const cli::Command& DaemonCommand() {
 absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
   DaemonConfig out;
   out.proto = config;
-  ASSIGN_OR_RETURN(out.listen, ParseHostPort(config.listen(), "listen"));
+  absl::StatusOr<HostPort> listen = ParseHostPort(config.listen());
+  if (!listen.ok()) return Invalid("listen", listen.status().message());
+  out.listen = *std::move(listen);
   if (!config.udp().empty()) {
-    ASSIGN_OR_RETURN(out.udp, ParseHostPort(config.udp(), "udp"));
+    absl::StatusOr<HostPort> udp = ParseHostPort(config.udp());
+    if (!udp.ok()) return Invalid("udp", udp.status().message());
+    out.udp = *std::move(udp);
   }
   if (!absl::ParseDuration(config.publish_interval(), &out.publish_interval) ||
       out.publish_interval < absl::Milliseconds(1)) {

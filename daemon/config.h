@@ -18,16 +18,11 @@
 #include "absl/time/time.h"
 #include "daemon/log.h"
 #include "lib/base/command_line.h"
+#include "lib/base/host_port.h"
 #include "lib/engine/engine_limits.h"
 #include "mled/v1/config.pb.h"
 
 namespace mled::daemon {
-
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-  std::string ToString() const;
-};
 
 // Everything the server needs, validated.
 struct DaemonConfig {
@@ -64,9 +59,6 @@ absl::StatusOr<mled::v1::Config> MergeWithFlags(const mled::v1::Config* file,
 
 // Validates and resolves a complete config.
 absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config);
-
-// Parses "host:port" or "[v6]:port"; port 0 asks for an ephemeral port.
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, absl::string_view what);
 
 }  // namespace mled::daemon
 

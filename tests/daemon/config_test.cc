@@ -144,19 +144,6 @@ TEST(ConfigTest, ResolveRejectsBadValuesWithTheFieldName) {
   }
 }
 
-TEST(ConfigTest, ParseHostPort) {
-  absl::StatusOr<HostPort> v4 = ParseHostPort("127.0.0.1:7070", "listen");
-  ASSERT_TRUE(v4.ok());
-  EXPECT_EQ(v4->host, "127.0.0.1");
-  EXPECT_EQ(v4->port, 7070);
-  absl::StatusOr<HostPort> v6 = ParseHostPort("[::1]:0", "listen");
-  ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_EQ(v6->ToString(), "[::1]:0");
-  EXPECT_FALSE(ParseHostPort(":80", "listen").ok());
-  EXPECT_FALSE(ParseHostPort("host:", "listen").ok());
-}
-
 }  // namespace
 }  // namespace mled::daemon
 

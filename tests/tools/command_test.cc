@@ -83,7 +83,7 @@ TEST(ParseCommandLineTest, UsageErrors) {
   EXPECT_EQ(error(QueryCommand(), {"--noaddr"}), "unknown flag --noaddr");  // not a bool
   EXPECT_THAT(error(SendCommand(), {"--batch=many"}), HasSubstr("bad value \"many\" for --batch"));
   EXPECT_THAT(error(SendCommand(), {"--batch"}), HasSubstr("--batch needs a value"));
-  EXPECT_THAT(error(StatsCommand(), {"--addr=localhost"}), HasSubstr("--addr: bad address"));
+  EXPECT_THAT(error(StatsCommand(), {"--addr=localhost"}), HasSubstr("--addr: \"localhost\" is not HOST:PORT"));
 }
 
 }  // namespace

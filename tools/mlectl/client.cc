@@ -10,7 +10,7 @@
 #include "boost/asio/connect.hpp"
 #include "boost/asio/error.hpp"
 #include "boost/asio/write.hpp"
-#include "tools/mlectl/address.h"
+#include "lib/base/host_port.h"
 
 namespace mled::mlectl {
 namespace {
@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(absl::string_view addres
 }
 
 absl::Status Client::ConnectWithin(absl::Duration timeout) {
-  absl::StatusOr<HostPort> host_port = SplitHostPort(address_);
+  absl::StatusOr<HostPort> host_port = ParseHostPort(address_);
   if (!host_port.ok()) return host_port.status();
   const absl::Time deadline = DeadlineAfter(timeout);
 
@@ -49,7 +49,7 @@ absl::Status Client::ConnectWithin(absl::Duration timeout) {
   tcp::resolver::results_type endpoints;
   boost::system::error_code error;
   bool done = false;
-  resolver.async_resolve(host_port->host, host_port->port,
+  resolver.async_resolve(host_port->host, std::to_string(host_port->port),
                          [&](const boost::system::error_code& e, tcp::resolver::results_type r) {
                            error = e;
                            endpoints = std::move(r);

@@ -44,7 +44,7 @@ namespace mled::mlectl {
 
 class Client {
  public:
-  // Resolves `address` ("HOST:PORT", address.h) and connects within `timeout` (0: no limit).
+  // Resolves `address` ("HOST:PORT", lib/base/host_port.h) and connects within `timeout` (0: no limit).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(absl::string_view address,
                                                          absl::Duration timeout);
 

@@ -1,7 +1,7 @@
 #include "tools/mlectl/common_flags.h"
 
 #include "absl/flags/flag.h"
-#include "tools/mlectl/address.h"
+#include "lib/base/host_port.h"
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:7070",
           "mled's address, HOST:PORT (IPv6 as [HOST]:PORT); the same port serves TCP and UDP");
@@ -20,6 +20,12 @@ ABSL_FLAG(int32_t, window, 16,
 namespace mled::mlectl {
 
 const FlagSpec kAddrFlag{
-    .name = "addr", .validate = [] { return SplitHostPort(absl::GetFlag(FLAGS_addr)).status(); }};
+    .name = "addr", .validate = [] {
+      absl::StatusOr<HostPort> parsed = ParseHostPort(absl::GetFlag(FLAGS_addr));
+      if (parsed.ok() && parsed->port == 0) {
+        return absl::InvalidArgumentError("the port must be a number from 1 to 65535");
+      }
+      return parsed.status();
+    }};
 
 }  // namespace mled::mlectl

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/buffer.hpp"
 #include "boost/asio/connect.hpp"
-#include "tools/mlectl/address.h"
+#include "lib/base/host_port.h"
 
 namespace mled::mlectl {
 
@@ -13,13 +13,13 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 
 absl::StatusOr<std::unique_ptr<DatagramSender>> DatagramSender::Open(absl::string_view address) {
-  absl::StatusOr<HostPort> host_port = SplitHostPort(address);
+  absl::StatusOr<HostPort> host_port = ParseHostPort(address);
   if (!host_port.ok()) return host_port.status();
   std::unique_ptr<DatagramSender> sender(new DatagramSender(address));
   boost::system::error_code error;
   udp::resolver resolver(sender->io_);
   const udp::resolver::results_type endpoints =
-      resolver.resolve(host_port->host, host_port->port, error);
+      resolver.resolve(host_port->host, std::to_string(host_port->port), error);
   if (error) {
     return absl::UnavailableError(absl::StrCat(
         "cannot resolve \"", host_port->host, "\" (from --addr=", address, "): ", error.message()));
