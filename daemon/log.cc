@@ -57,7 +57,7 @@ void RateLimitedLog::Log(absl::string_view message) {
   const int64_t second = absl::ToUnixSeconds(absl::Now());
   uint64_t suppressed = 0;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (second != second_) {
       second_ = second;
       lines_ = 0;

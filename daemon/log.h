@@ -13,7 +13,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 
 namespace mled::daemon {
 
@@ -41,7 +41,7 @@ class RateLimitedLog {
  private:
   const LogLevel level_;
   const uint32_t per_second_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   int64_t second_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t lines_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t suppressed_ ABSL_GUARDED_BY(mu_) = 0;

@@ -27,7 +27,7 @@ void Publisher::Start() {
 
 void Publisher::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopped_ = true;
     groups_.clear();
   }
@@ -35,14 +35,14 @@ void Publisher::Stop() {
 }
 
 void Publisher::set_default_interval(absl::Duration interval) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   default_interval_ = interval;
 }
 
 void Publisher::Add(std::weak_ptr<UpdateSink> sink, uint32_t subscription_id,
                     engine::StreamMatcher matcher, absl::Duration interval) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
     if (interval <= absl::ZeroDuration()) interval = default_interval_;
     const UpdateSink* sink_id = sink.lock().get();
@@ -60,7 +60,7 @@ void Publisher::Add(std::weak_ptr<UpdateSink> sink, uint32_t subscription_id,
 }
 
 void Publisher::RemoveAll(const UpdateSink* sink) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (auto it = groups_.begin(); it != groups_.end();) {
     auto& subs = it->second.subscriptions;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -73,7 +73,7 @@ void Publisher::RemoveAll(const UpdateSink* sink) {
 void Publisher::Arm() {
   absl::Duration wait;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
     const absl::Time now = absl::FromUnixNanos(clock_.NowUnixNanos());
     // With no subscriptions the timer still drains the changed lists at the default interval,
@@ -90,7 +90,7 @@ void Publisher::OnTimer() {
   changed_.clear();
   table_->TakeChanged(&changed_);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
     const absl::Time now = absl::FromUnixNanos(clock_.NowUnixNanos());
     for (auto& [key, group] : groups_) {

@@ -25,7 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "daemon/daemon_counters.h"
 #include "lib/base/clock.h"
@@ -90,7 +90,7 @@ class Publisher {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer timer_;
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   absl::Duration default_interval_ ABSL_GUARDED_BY(mu_);
   // Keyed by interval in nanoseconds.
   std::map<int64_t, Group> groups_ ABSL_GUARDED_BY(mu_);

@@ -120,7 +120,7 @@ void Server::Accept() {
     if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
     bool stopping;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       stopping = stopping_;
     }
     if (stopping) return;
@@ -137,7 +137,7 @@ void Server::Accept() {
         counters_.connections_current.fetch_add(1, std::memory_order_relaxed);
         auto session = std::make_shared<TcpSession>(std::move(socket), session_context_);
         {
-          absl::MutexLock lock(&mu_);
+          std::lock_guard<std::mutex> lock(mu_);
           sessions_.emplace(session.get(), session);
         }
         session->Start();
@@ -153,7 +153,7 @@ void Server::Accept() {
 void Server::OnSessionClosed(TcpSession* session) {
   bool last = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     sessions_.erase(session);
     last = stopping_ && sessions_.empty();
   }
@@ -212,7 +212,7 @@ void Server::Reload() {
 void Server::Stop() {
   std::vector<std::shared_ptr<TcpSession>> sessions;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     for (auto& [raw, weak] : sessions_) {
@@ -238,7 +238,7 @@ void Server::Stop() {
       LogWarning("stop: sessions did not flush within 5 s; closing them");
       io_.stop();
     });
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (sessions_.empty()) stop_deadline_.cancel();
   });
 }

@@ -25,7 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "daemon/config.h"
 #include "daemon/daemon_counters.h"
 #include "daemon/log.h"
@@ -83,7 +83,7 @@ class Server {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer stop_deadline_;
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_map<TcpSession*, std::weak_ptr<TcpSession>> sessions_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::string config_path_;

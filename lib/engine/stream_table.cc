@@ -35,7 +35,7 @@ bool StreamTable::ReserveStream() {
 
 void StreamTable::ApplyToShard(uint32_t shard_index, absl::Span<RowGroup> groups) {
   Shard& shard = *shards_[shard_index];
-  absl::MutexLock lock(&shard.mu);
+  std::lock_guard<std::mutex> lock(shard.mu);
   for (RowGroup& group : groups) {
     auto it = shard.streams.find(group.stream);
     if (it == shard.streams.end()) {
@@ -103,7 +103,7 @@ void StreamTable::Query(const StreamMatcher& matcher, size_t limit,
     names.assign(matcher.exact_names().begin(), matcher.exact_names().end());
   } else {
     for (const auto& shard : shards_) {
-      absl::MutexLock lock(&shard->mu);
+      std::lock_guard<std::mutex> lock(shard->mu);
       for (const auto& [name, stream] : shard->streams) {
         if (matcher.Matches(name)) names.push_back(name);
       }
@@ -119,7 +119,7 @@ void StreamTable::Query(const StreamMatcher& matcher, size_t limit,
 
 bool StreamTable::GetEstimate(absl::string_view stream, mled::v1::Estimate* out) const {
   const Shard& shard = *shards_[ShardOf(stream)];
-  absl::MutexLock lock(&shard.mu);
+  std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.streams.find(stream);
   if (it == shard.streams.end()) return false;
   FillEstimate(it->first, it->second, out);
@@ -128,7 +128,7 @@ bool StreamTable::GetEstimate(absl::string_view stream, mled::v1::Estimate* out)
 
 void StreamTable::TakeChanged(std::vector<std::string>* out) {
   for (const auto& shard : shards_) {
-    absl::MutexLock lock(&shard->mu);
+    std::lock_guard<std::mutex> lock(shard->mu);
     for (std::string& name : shard->changed) out->push_back(std::move(name));
     shard->changed.clear();
     ++shard->epoch;
@@ -137,7 +137,7 @@ void StreamTable::TakeChanged(std::vector<std::string>* out) {
 
 std::unique_ptr<stats::Accumulator> StreamTable::CloneAccumulator(absl::string_view stream) const {
   const Shard& shard = *shards_[ShardOf(stream)];
-  absl::MutexLock lock(&shard.mu);
+  std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.streams.find(stream);
   if (it == shard.streams.end()) return nullptr;
   return it->second.accumulator->Clone();

@@ -5,7 +5,9 @@
 // `EngineLimits::max_streams`. Callers group rows by shard (ShardOf) and apply each group under
 // one lock acquisition (ApplyToShard), so a batch of samples costs one lock per shard it touches.
 //
-// Thread-safe: every public method may be called from any thread.
+// Thread-safe: every public method may be called from any thread. The locks are std::mutex, not
+// absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, which then cannot see
+// absl::Mutex and reports every guarded access as a race.
 #ifndef MLED_LIB_ENGINE_STREAM_TABLE_H_
 #define MLED_LIB_ENGINE_STREAM_TABLE_H_
 
@@ -20,7 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/types/span.h"
 #include "lib/engine/engine_limits.h"
 #include "lib/engine/stream_matcher.h"
@@ -87,7 +89,7 @@ class StreamTable {
     uint64_t listed_epoch = 0;
   };
   struct Shard {
-    mutable absl::Mutex mu;
+    mutable std::mutex mu;
     absl::flat_hash_map<std::string, Stream> streams ABSL_GUARDED_BY(mu);
     std::vector<std::string> changed ABSL_GUARDED_BY(mu);
     uint64_t epoch ABSL_GUARDED_BY(mu) = 1;
