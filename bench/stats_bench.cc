@@ -142,13 +142,66 @@ void BM_MultivariateAddBlock(benchmark::State& state) {
 }
 BENCHMARK(BM_MultivariateAddBlock)->Arg(4)->Arg(16)->Arg(64);
 
+// One sample per AddRows at a steady 1 ms rate, through the Accumulator interface as the engine
+// calls it (D = 1): the cumulative baseline, the exponential estimator (one decay per sample:
+// an exp2 and a few multiplies) and the window (a new bucket every 60 s / range(0) of sample
+// time, which expires the oldest one and rebuilds the total from the others).
+// With `jitter` the steps vary by up to 6 us, as real timestamps do (the exponential estimator
+// then cannot reuse its last decay factor).
+template <typename MakeAccumulator>
+void OneSampleAddRowsWithTimes(benchmark::State& state, MakeAccumulator make, bool jitter) {
+  constexpr int64_t kMillisecond = 1'000'000;
+  const std::vector<double>& data = UnivariateData();
+  std::unique_ptr<Accumulator> acc = make();
+  int64_t time = 1'700'000'000'000'000'000;
+  size_t i = 0;
+  for (auto _ : state) {
+    time += kMillisecond + (jitter ? static_cast<int64_t>(i % 7) * 1000 : 0);
+    acc->AddRows({&data[i], 1}, RowTimes{{&time, 1}});
+    if (++i == data.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(acc->count());
+  SetRates(state, state.iterations(), 1);
+}
+
+void BM_CumulativeAddRowsTimed(benchmark::State& state) {
+  OneSampleAddRowsWithTimes(state, [] { return NewAccumulator({}, 1); }, false);
+}
+BENCHMARK(BM_CumulativeAddRowsTimed);
+
+// range(0): 1 for jittered times.
+void BM_ExponentialAddRowsTimed(benchmark::State& state) {
+  OneSampleAddRowsWithTimes(
+      state,
+      [] {
+        return NewAccumulator(
+            {.kind = mled::v1::ESTIMATOR_EXPONENTIAL, .half_life_ns = 60'000'000'000}, 1);
+      },
+      state.range(0) != 0);
+}
+BENCHMARK(BM_ExponentialAddRowsTimed)->Arg(0)->Arg(1);
+
+// range(0) buckets over a 60 s window.
+void BM_WindowAddRowsTimed(benchmark::State& state) {
+  const auto buckets = static_cast<uint32_t>(state.range(0));
+  OneSampleAddRowsWithTimes(
+      state,
+      [buckets] {
+        return NewAccumulator(
+            {.kind = mled::v1::ESTIMATOR_WINDOW, .window_ns = 60'000'000'000, .buckets = buckets},
+            1);
+      },
+      false);
+}
+BENCHMARK(BM_WindowAddRowsTimed)->Arg(10)->Arg(60)->Arg(1000);
+
 // Scores a stream of samples under a model fitted once (D = 1 through the univariate path).
 void BM_Score(benchmark::State& state) {
   const int dim = static_cast<int>(state.range(0));
   const size_t d = static_cast<size_t>(dim);
   const std::vector<double> data = MultivariateData(dim, kMultivariateRows);
   std::unique_ptr<Accumulator> acc = NewGaussianAccumulator(dim);
-  acc->AddRows(data);
+  acc->AddRows(data, RowTimes{});
   const absl::StatusOr<GaussianModel> model = acc->Fit();
   if (!model.ok()) {
     state.SkipWithError("fit failed");

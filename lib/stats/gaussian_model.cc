@@ -7,27 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/stats/finite.h"
+#include "lib/stats/math_policy.h"
 
 namespace mled::stats {
 namespace {
-
-using RowMajorMap =
-    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-
-// Boost.Math reports domain errors and overflow by throwing by default; the daemon must never
-// throw out of a score, so every error returns a value (NaN or Inf) that we then clamp.
-// promote_double<false>: Boost would otherwise evaluate the incomplete gamma function in long
-// double (x87), several times slower per score (9x for D = 1 in bench/stats_bench) for digits
-// a p-value threshold does not use.
-using NoThrowPolicy = boost::math::policies::policy<
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>,
-    boost::math::policies::promote_double<false>>;
-
-// log(2 pi); a literal because std::log is not constexpr in C++20.
-constexpr double kLog2Pi = 1.8378770664093454835606594728112;
 
 // Up to this dimension Score keeps x - mu on the stack: no allocation per scored sample.
 constexpr int kStackDim = 16;
@@ -53,33 +36,49 @@ absl::StatusOr<GaussianModel> GaussianModel::Create(absl::Span<const double> mea
     return absl::InvalidArgumentError("gaussian model: mean or covariance is not finite");
   }
   const auto dim = static_cast<Eigen::Index>(d);
-  const RowMajorMap sigma(covariance.data(), dim, dim);
+  Eigen::LLT<Eigen::MatrixXd> llt;
+  const absl::StatusOr<double> log_det =
+      FactorCovariance(RowMajorMatrixMap(covariance.data(), dim, dim), &llt);
+  if (!log_det.ok()) return log_det.status();
+  return GaussianModel(Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(mean.data(), dim)),
+                       std::move(llt), *log_det);
+}
+
+absl::Status DegenerateComponentError(int component, double variance, double unexplained_variance) {
+  if (!(variance > 0)) {
+    return absl::FailedPreconditionError(absl::StrCat("degenerate gaussian: component ", component,
+                                                      " has no positive variance (constant data)"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "degenerate gaussian: component ", component,
+      " is (numerically) a linear combination of the ones before it: its unexplained variance ",
+      unexplained_variance, " is at most ", kDegenerateTolerance, " x its variance ", variance));
+}
+
+absl::StatusOr<double> FactorCovariance(const RowMajorMatrixMap& sigma,
+                                        Eigen::LLT<Eigen::MatrixXd>* llt) {
+  const Eigen::Index dim = sigma.rows();
+  // Variances first, so that constant data is reported as such rather than as a failed LLT.
   for (Eigen::Index i = 0; i < dim; ++i) {
-    if (!(sigma(i, i) > 0)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "degenerate gaussian: component ", i, " has no positive variance (constant data)"));
+    if (IsDegenerateComponent(sigma(i, i), sigma(i, i))) {
+      return DegenerateComponentError(static_cast<int>(i), sigma(i, i), sigma(i, i));
     }
   }
-  Eigen::LLT<Eigen::MatrixXd> llt(sigma);
-  if (llt.info() != Eigen::Success) {
+  llt->compute(sigma);
+  if (llt->info() != Eigen::Success) {
     return absl::FailedPreconditionError(
         "degenerate gaussian: covariance is not positive definite (Cholesky failed)");
   }
-  const auto& factor = llt.matrixLLT();
+  const auto& factor = llt->matrixLLT();
   double log_det = 0;
   for (Eigen::Index i = 0; i < dim; ++i) {
     const double pivot = factor(i, i);
-    if (!(pivot * pivot > kDegenerateTolerance * sigma(i, i))) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "degenerate gaussian: component ", i,
-          " is (numerically) a linear combination of the ones before it: its unexplained "
-          "variance ",
-          pivot * pivot, " is at most ", kDegenerateTolerance, " x its variance ", sigma(i, i)));
+    if (IsDegenerateComponent(sigma(i, i), pivot * pivot)) {
+      return DegenerateComponentError(static_cast<int>(i), sigma(i, i), pivot * pivot);
     }
     log_det += std::log(pivot);
   }
-  return GaussianModel(Eigen::VectorXd(Eigen::Map<const Eigen::VectorXd>(mean.data(), dim)),
-                       std::move(llt), 2 * log_det);
+  return 2 * log_det;
 }
 
 SampleScore GaussianModel::Score(absl::Span<const double> x) const {
@@ -116,8 +115,12 @@ double ChiSquaredUpperTail(double d2, int dof) {
 }
 
 double NllAtMle(uint64_t count, int dim, double log_det) {
+  return WeightedNllAtMle(static_cast<double>(count), dim, log_det);
+}
+
+double WeightedNllAtMle(double weight_sum, int dim, double log_det) {
   const double d = static_cast<double>(dim);
-  return SaturateToFinite(0.5 * static_cast<double>(count) * (d * kLog2Pi + log_det + d));
+  return SaturateToFinite(0.5 * weight_sum * (d * kLog2Pi + log_det + d));
 }
 
 absl::StatusOr<GaussianModel> FitMle(uint64_t count, absl::Span<const double> mean,
@@ -126,6 +129,16 @@ absl::StatusOr<GaussianModel> FitMle(uint64_t count, absl::Span<const double> me
     return absl::FailedPreconditionError(
         absl::StrCat("degenerate gaussian: ", count, " samples cannot fit a ", mean.size(),
                      "-dimensional gaussian (needs more samples than dimensions)"));
+  }
+  return GaussianModel::Create(mean, covariance);
+}
+
+absl::StatusOr<GaussianModel> FitWeightedMle(double effective_count, absl::Span<const double> mean,
+                                             absl::Span<const double> covariance) {
+  if (!(effective_count > static_cast<double>(mean.size()))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "degenerate gaussian: an effective count of ", effective_count, " samples cannot fit a ",
+        mean.size(), "-dimensional gaussian (needs more samples than dimensions)"));
   }
   return GaussianModel::Create(mean, covariance);
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -36,6 +37,29 @@ struct SampleScore {
 // (numerically) constant or collinear, and being a ratio per component it does not depend on
 // the components' units or scales.
 inline constexpr double kDegenerateTolerance = 1e-12;
+
+// A read-only view of a D×D covariance stored row-major (Summary::covariance, the wire).
+using RowMajorMatrixMap =
+    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+
+// The kDegenerateTolerance rule for one component: true unless its `variance` Sigma_ii > 0 and
+// its `unexplained_variance` L_ii² > kDegenerateTolerance * Sigma_ii. For the first component
+// (and so for D = 1) L_00² = Sigma_00, and the rule is just Sigma_00 > 0. NaN is degenerate.
+inline bool IsDegenerateComponent(double variance, double unexplained_variance) {
+  return !(variance > 0) || !(unexplained_variance > kDegenerateTolerance * variance);
+}
+
+// The FAILED_PRECONDITION that says why component `component` is degenerate (call it only when
+// IsDegenerateComponent is true).
+absl::Status DegenerateComponentError(int component, double variance, double unexplained_variance);
+
+// Factors Sigma (finite, D×D, D >= 1; only its lower triangle is read) into `llt` and returns
+// log|Sigma| from the factor, or FAILED_PRECONDITION when Sigma is not positive definite within
+// kDegenerateTolerance (then `llt` holds no usable factor). This is the one definition of a
+// degenerate covariance: GaussianModel::Create and GaussianScorer::Fit both use it. `llt`'s
+// storage is reused: when it already holds a D×D matrix, nothing is allocated.
+absl::StatusOr<double> FactorCovariance(const RowMajorMatrixMap& sigma,
+                                        Eigen::LLT<Eigen::MatrixXd>* llt);
 
 class GaussianModel {
  public:
@@ -81,6 +105,18 @@ absl::StatusOr<GaussianModel> FitMle(uint64_t count, absl::Span<const double> me
 
 // J at the MLE for `count` samples fitted as `model`; nullopt when the fit failed (degenerate).
 std::optional<double> NllAtMle(uint64_t count, const absl::StatusOr<GaussianModel>& model);
+
+// The weighted forms, for estimators whose samples carry weights w_i (exponential forgetting).
+// Named apart from the counted forms so that an integer literal argument is never ambiguous.
+//
+// J = (weight_sum/2)(D log 2pi + log|Sigma| + D) = sum w_i s(x_i) at the weighted MLE, in nats;
+// saturated to a finite double. For weight_sum = N it is NllAtMle(N, dim, log_det) exactly.
+double WeightedNllAtMle(double weight_sum, int dim, double log_det);
+
+// The model of weighted samples whose weighted MLE is (mean, covariance): FAILED_PRECONDITION
+// unless effective_count (Kish's (sum w)^2 / sum w^2) exceeds D, else as GaussianModel::Create.
+absl::StatusOr<GaussianModel> FitWeightedMle(double effective_count, absl::Span<const double> mean,
+                                             absl::Span<const double> covariance);
 
 }  // namespace mled::stats
 

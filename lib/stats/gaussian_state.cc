@@ -15,21 +15,23 @@ void Assign(absl::Span<const double> values, google::protobuf::RepeatedField<dou
   out->Add(values.begin(), values.end());
 }
 
-absl::Status CheckFinite(const google::protobuf::RepeatedField<double>& values, const char* field) {
+absl::Status CheckFinite(absl::string_view record,
+                         const google::protobuf::RepeatedField<double>& values, const char* field) {
   for (int i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
       return absl::InvalidArgumentError(
-          absl::StrCat("gaussian state: ", field, "[", i, "] is not finite (", values[i], ")"));
+          absl::StrCat(record, ": ", field, "[", i, "] is not finite (", values[i], ")"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckZero(const google::protobuf::RepeatedField<double>& values, const char* field) {
+absl::Status CheckZero(absl::string_view record, absl::string_view empty_field,
+                       const google::protobuf::RepeatedField<double>& values, const char* field) {
   for (int i = 0; i < values.size(); ++i) {
     if (values[i] != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("gaussian state: count is 0 but ", field, "[",
-                                                     i, "] is ", values[i], ", not 0"));
+      return absl::InvalidArgumentError(absl::StrCat(record, ": ", empty_field, " is 0 but ", field,
+                                                     "[", i, "] is ", values[i], ", not 0"));
     }
   }
   return absl::OkStatus();
@@ -50,36 +52,40 @@ void WriteGaussianState(uint64_t count, absl::Span<const double> shift,
 }
 
 absl::Status ValidateGaussianState(const mled::v1::GaussianState& state) {
-  const uint64_t dim = state.dim();
-  if (dim == 0) return absl::InvalidArgumentError("gaussian state: dim is 0");
+  if (state.dim() == 0) return absl::InvalidArgumentError("gaussian state: dim is 0");
+  return ValidateMoments("gaussian state", "count", state.dim(), state.shift(), state.mean(),
+                         state.comoment(), state.count() == 0);
+}
+
+absl::Status ValidateMoments(absl::string_view record, absl::string_view empty_field, uint64_t dim,
+                             const google::protobuf::RepeatedField<double>& shift,
+                             const google::protobuf::RepeatedField<double>& mean,
+                             const google::protobuf::RepeatedField<double>& comoment, bool empty) {
   // Sizes first, in 64 bits, so a corrupt dim cannot make anyone allocate dim² doubles.
-  if (static_cast<uint64_t>(state.shift_size()) != dim ||
-      static_cast<uint64_t>(state.mean_size()) != dim ||
-      static_cast<uint64_t>(state.comoment_size()) != dim * dim) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gaussian state: dim ", dim, " needs ", dim, " shift, ", dim, " mean and ",
-                     dim * dim, " comoment values; got ", state.shift_size(), ", ",
-                     state.mean_size(), " and ", state.comoment_size()));
+  if (static_cast<uint64_t>(shift.size()) != dim || static_cast<uint64_t>(mean.size()) != dim ||
+      static_cast<uint64_t>(comoment.size()) != dim * dim) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        record, ": dim ", dim, " needs ", dim, " shift, ", dim, " mean and ", dim * dim,
+        " comoment values; got ", shift.size(), ", ", mean.size(), " and ", comoment.size()));
   }
-  if (absl::Status s = CheckFinite(state.shift(), "shift"); !s.ok()) return s;
-  if (absl::Status s = CheckFinite(state.mean(), "mean"); !s.ok()) return s;
-  if (absl::Status s = CheckFinite(state.comoment(), "comoment"); !s.ok()) return s;
-  if (state.count() == 0) {
-    if (absl::Status s = CheckZero(state.mean(), "mean"); !s.ok()) return s;
-    if (absl::Status s = CheckZero(state.comoment(), "comoment"); !s.ok()) return s;
+  if (absl::Status s = CheckFinite(record, shift, "shift"); !s.ok()) return s;
+  if (absl::Status s = CheckFinite(record, mean, "mean"); !s.ok()) return s;
+  if (absl::Status s = CheckFinite(record, comoment, "comoment"); !s.ok()) return s;
+  if (empty) {
+    if (absl::Status s = CheckZero(record, empty_field, mean, "mean"); !s.ok()) return s;
+    if (absl::Status s = CheckZero(record, empty_field, comoment, "comoment"); !s.ok()) return s;
   }
-  const auto& c = state.comoment();
   const int d = static_cast<int>(dim);
   for (int i = 0; i < d; ++i) {
-    if (c[i * d + i] < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("gaussian state: comoment diagonal [", i,
-                                                     "] is negative (", c[i * d + i], ")"));
+    if (comoment[i * d + i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(record, ": comoment diagonal [", i,
+                                                     "] is negative (", comoment[i * d + i], ")"));
     }
     for (int j = 0; j < i; ++j) {
-      if (c[i * d + j] != c[j * d + i]) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("gaussian state: comoment is not symmetric at (", i, ",", j,
-                         "): ", c[i * d + j], " vs ", c[j * d + i]));
+      if (comoment[i * d + j] != comoment[j * d + i]) {
+        return absl::InvalidArgumentError(absl::StrCat(record, ": comoment is not symmetric at (",
+                                                       i, ",", j, "): ", comoment[i * d + j],
+                                                       " vs ", comoment[j * d + i]));
       }
     }
   }

@@ -3,7 +3,8 @@
 // Both UnivariateGaussian (D = 1) and MultivariateGaussian keep the same shifted state: count,
 // shift vector, mean of (x - shift) and the co-moment sum (x - mean)(x - mean)^T. Writing it and
 // checking a record read back from a checkpoint or a peer are shared here, so the two classes
-// accept and reject exactly the same records.
+// accept and reject exactly the same records. The window's buckets are GaussianStates too, and
+// the exponential state shares the moment checks (ValidateMoments).
 //
 // Pure functions; safe from any thread.
 #ifndef MLED_LIB_STATS_GAUSSIAN_STATE_H_
@@ -12,7 +13,9 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "google/protobuf/repeated_field.h"
 #include "mled/v1/state.pb.h"
 
 namespace mled::stats {
@@ -32,6 +35,16 @@ void WriteGaussianState(uint64_t count, absl::Span<const double> shift,
 // and comoment; a symmetric comoment with a nonnegative diagonal. INVALID_ARGUMENT naming the
 // first problem otherwise.
 absl::Status ValidateGaussianState(const mled::v1::GaussianState& state);
+
+// The checks every shifted-moment record shares (GaussianState, ExponentialState): shift and mean
+// of `dim` values and comoment of dim² values, all finite; a zero mean and comoment when `empty`
+// (no samples, or no weight); a symmetric comoment with a nonnegative diagonal. Messages start
+// with `record` ("gaussian state") and name `empty_field` ("count") as the reason a record is
+// empty. `dim` must be >= 1 (the caller checks it first).
+absl::Status ValidateMoments(absl::string_view record, absl::string_view empty_field, uint64_t dim,
+                             const google::protobuf::RepeatedField<double>& shift,
+                             const google::protobuf::RepeatedField<double>& mean,
+                             const google::protobuf::RepeatedField<double>& comoment, bool empty);
 
 }  // namespace mled::stats
 

@@ -61,7 +61,8 @@ void MultivariateGaussian::AddBlock(absl::Span<const double> rows) {
     mean_ = mean_b;
     return;
   }
-  MergeMean(static_cast<uint64_t>(nb), mean_b);
+  delta_ = mean_b - mean_;
+  MergeDelta(static_cast<uint64_t>(nb));
 }
 
 void MultivariateGaussian::Merge(const MultivariateGaussian& other) {
@@ -71,17 +72,28 @@ void MultivariateGaussian::Merge(const MultivariateGaussian& other) {
     *this = other;
     return;
   }
-  // Copies first: `other` may be *this.
-  const uint64_t n_b = other.n_;
-  const Eigen::VectorXd mean_b = (other.shift_ - shift_) + other.mean_;
-  const Eigen::MatrixXd comoment_b = other.comoment_;
-  comoment_.triangularView<Eigen::Lower>() += comoment_b;
-  MergeMean(n_b, mean_b);
+  if (&other == this) {
+    // The update reads `other` while it writes *this: merge a copy.
+    const MultivariateGaussian copy = other;
+    Merge(copy);
+    return;
+  }
+  // Other's mean relative to our shift, minus ours, straight into the scratch vector: merging
+  // allocates nothing (the window merges once per bucket each time it rebuilds its total).
+  comoment_.triangularView<Eigen::Lower>() += other.comoment_;
+  delta_ = ((other.shift_ - shift_) + other.mean_) - mean_;
+  MergeDelta(other.n_);
 }
 
-void MultivariateGaussian::MergeMean(uint64_t n_b, const Eigen::VectorXd& mean_b) {
+void MultivariateGaussian::Clear() {
+  n_ = 0;
+  shift_.setZero();
+  mean_.setZero();
+  comoment_.setZero();
+}
+
+void MultivariateGaussian::MergeDelta(uint64_t n_b) {
   const ChanWeights w = ChanMergeWeights(n_, n_b);
-  delta_ = mean_b - mean_;
   mean_ += w.b_fraction * delta_;
   comoment_.selfadjointView<Eigen::Lower>().rankUpdate(delta_, w.comoment);
   n_ += n_b;
@@ -116,7 +128,7 @@ Eigen::MatrixXd MultivariateGaussian::UnbiasedCovariance() const {
 
 std::optional<double> MultivariateGaussian::Nll() const { return NllAtMle(n_, Fit()); }
 
-void MultivariateGaussian::AddRows(absl::Span<const double> rows) {
+void MultivariateGaussian::AddRows(absl::Span<const double> rows, RowTimes /*times*/) {
   if (static_cast<int>(rows.size()) == dim_) {
     Add(rows);
   } else {
@@ -135,14 +147,32 @@ absl::Status MultivariateGaussian::Merge(const Accumulator& other) {
   return absl::OkStatus();
 }
 
-void MultivariateGaussian::Summarize(Summary* out) const {
+void MultivariateGaussian::Moments(Summary* out) const {
   out->count = n_;
+  out->effective_count = static_cast<double>(n_);
+  out->weight_sum = static_cast<double>(n_);
   out->dim = dim_;
-  const Eigen::VectorXd mean = Mean();
-  out->mean.assign(mean.data(), mean.data() + mean.size());
-  // Symmetric, so its column-major storage is also the row-major layout Summary wants.
-  const Eigen::MatrixXd covariance = Covariance();
-  out->covariance.assign(covariance.data(), covariance.data() + covariance.size());
+  out->nll.reset();
+  const size_t d = static_cast<size_t>(dim_);
+  // Written in place, the same arithmetic as Mean() and Covariance() without their temporaries:
+  // the engine calls this before every scored sample.
+  out->mean.assign(d, 0.0);
+  out->covariance.assign(d * d, 0.0);
+  if (n_ == 0) return;
+  const double n = static_cast<double>(n_);
+  for (Eigen::Index i = 0; i < dim_; ++i) {
+    out->mean[static_cast<size_t>(i)] = SaturateToFinite(shift_(i) + mean_(i), 0.0);
+    for (Eigen::Index j = 0; j <= i; ++j) {
+      // NaN on the diagonal is an unbounded variance; off it, an unknown correlation.
+      const double c = SaturateToFinite(comoment_(i, j) / n, i == j ? kMaxFinite : 0.0);
+      out->covariance[static_cast<size_t>(i) * d + static_cast<size_t>(j)] = c;
+      out->covariance[static_cast<size_t>(j) * d + static_cast<size_t>(i)] = c;
+    }
+  }
+}
+
+void MultivariateGaussian::Summarize(Summary* out) const {
+  Moments(out);
   out->nll = NllAtMle(n_, FitMle(n_, out->mean, out->covariance));
 }
 

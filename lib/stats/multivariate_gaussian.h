@@ -11,7 +11,8 @@
 //   Eigen::MatrixXd sigma = g.Covariance();
 //
 // Not thread-safe: one owner at a time (the engine's shard lock). O(D^2) doubles of state; Add
-// does not allocate, AddBlock allocates one n×D scratch matrix.
+// and Merge (with another accumulator) do not allocate, AddBlock allocates one n×D scratch
+// matrix.
 #ifndef MLED_LIB_STATS_MULTIVARIATE_GAUSSIAN_H_
 #define MLED_LIB_STATS_MULTIVARIATE_GAUSSIAN_H_
 
@@ -36,6 +37,8 @@ class MultivariateGaussian final : public Accumulator {
   void AddBlock(absl::Span<const double> rows);
   // Combines `other` (same dim) exactly (Chan); it may have another shift, and may be *this.
   void Merge(const MultivariateGaussian& other);
+  // Back to the empty state, keeping its storage (the window reuses its buckets this way).
+  void Clear();
 
   Eigen::VectorXd Mean() const;                // zero when empty
   Eigen::MatrixXd Covariance() const;          // MLE C/N, symmetric; zero when empty
@@ -44,12 +47,17 @@ class MultivariateGaussian final : public Accumulator {
   // kDegenerateTolerance).
   std::optional<double> Nll() const;
 
-  // Accumulator. Merge fails (INVALID_ARGUMENT) unless `other` is a MultivariateGaussian of the
-  // same dim. ToState sets the version and the gaussian model, not the stream name or time.
+  // Accumulator: the cumulative estimator, every sample weighs 1 and times are ignored
+  // (effective_count = weight_sum = count). Merge fails (INVALID_ARGUMENT) unless `other` is a
+  // MultivariateGaussian of the same dim. ToState sets the version and the gaussian model, not
+  // the stream name or time. Moments allocates nothing once `out` has the capacity.
+  mled::v1::Estimator kind() const override { return mled::v1::ESTIMATOR_CUMULATIVE; }
   int dim() const override { return dim_; }
   uint64_t count() const override { return n_; }
-  void AddRows(absl::Span<const double> rows) override;
+  double effective_count() const override { return static_cast<double>(n_); }
+  void AddRows(absl::Span<const double> rows, RowTimes times) override;
   absl::Status Merge(const Accumulator& other) override;
+  void Moments(Summary* out) const override;
   void Summarize(Summary* out) const override;
   absl::StatusOr<GaussianModel> Fit() const override;
   void ToState(mled::v1::StreamState* state) const override;
@@ -60,9 +68,9 @@ class MultivariateGaussian final : public Accumulator {
   static absl::StatusOr<MultivariateGaussian> FromState(const mled::v1::GaussianState& state);
 
  private:
-  // Chan merge of n_b samples with mean `mean_b` (relative to shift_) whose co-moment the
-  // caller has already added to comoment_.
-  void MergeMean(uint64_t n_b, const Eigen::VectorXd& mean_b);
+  // Chan merge of n_b samples whose mean (relative to shift_) minus mean_ the caller has put in
+  // delta_, and whose co-moment it has already added to comoment_.
+  void MergeDelta(uint64_t n_b);
   // The full symmetric comoment_ / divisor, saturated to finite values.
   Eigen::MatrixXd ScaledComoment(double divisor) const;
 

@@ -131,7 +131,7 @@ double UnivariateGaussian::UnbiasedVariance() const {
 
 std::optional<double> UnivariateGaussian::Nll() const { return NllAtMle(n_, Fit()); }
 
-void UnivariateGaussian::AddRows(absl::Span<const double> rows) {
+void UnivariateGaussian::AddRows(absl::Span<const double> rows, RowTimes /*times*/) {
   if (rows.size() == 1) {
     Add(rows[0]);
   } else {
@@ -150,11 +150,18 @@ absl::Status UnivariateGaussian::Merge(const Accumulator& other) {
   return absl::OkStatus();
 }
 
-void UnivariateGaussian::Summarize(Summary* out) const {
+void UnivariateGaussian::Moments(Summary* out) const {
   out->count = n_;
+  out->effective_count = static_cast<double>(n_);
+  out->weight_sum = static_cast<double>(n_);
   out->dim = 1;
   out->mean.assign(1, Mean());
   out->covariance.assign(1, Variance());
+  out->nll.reset();
+}
+
+void UnivariateGaussian::Summarize(Summary* out) const {
+  Moments(out);
   out->nll = Nll();
 }
 

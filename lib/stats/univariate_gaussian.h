@@ -38,6 +38,8 @@ class UnivariateGaussian final : public Accumulator {
   void AddBlock(absl::Span<const double> xs);
   // Combines `other` exactly (Chan); `other` may have a different shift, and may be *this.
   void Merge(const UnivariateGaussian& other);
+  // Back to the empty state (the window reuses its buckets this way).
+  void Clear() { *this = UnivariateGaussian(); }
 
   double Mean() const;               // 0 when empty
   double Variance() const;           // MLE M2/N; 0 when empty
@@ -47,12 +49,17 @@ class UnivariateGaussian final : public Accumulator {
   // variance).
   std::optional<double> Nll() const;
 
-  // Accumulator. Merge fails (INVALID_ARGUMENT) unless `other` is a UnivariateGaussian.
-  // ToState sets the version and the gaussian model, not the stream name or time.
+  // Accumulator: the cumulative estimator, every sample weighs 1 and times are ignored
+  // (effective_count = weight_sum = count). Merge fails (INVALID_ARGUMENT) unless `other` is a
+  // UnivariateGaussian. ToState sets the version and the gaussian model, not the stream name or
+  // time.
+  mled::v1::Estimator kind() const override { return mled::v1::ESTIMATOR_CUMULATIVE; }
   int dim() const override { return 1; }
   uint64_t count() const override { return n_; }
-  void AddRows(absl::Span<const double> rows) override;
+  double effective_count() const override { return static_cast<double>(n_); }
+  void AddRows(absl::Span<const double> rows, RowTimes times) override;
   absl::Status Merge(const Accumulator& other) override;
+  void Moments(Summary* out) const override;
   void Summarize(Summary* out) const override;
   absl::StatusOr<GaussianModel> Fit() const override;
   void ToState(mled::v1::StreamState* state) const override;

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "lib/stats/exponential_gaussian.h"
 #include "lib/stats/multivariate_gaussian.h"
 #include "lib/stats/univariate_gaussian.h"
+#include "lib/stats/window_gaussian.h"
 #include "tests/stats/reference.h"
 
 namespace mled::stats {
@@ -21,9 +23,11 @@ std::unique_ptr<Accumulator> Filled(int dim, uint64_t seed, size_t n, double off
   const std::vector<double> rows = reference::CorrelatedRows(seed, n, dim, offset);
   const size_t d = static_cast<size_t>(dim);
   // Single rows and blocks, so the state has been through Welford and Chan.
-  acc->AddRows(absl::MakeConstSpan(rows).subspan(0, d));
-  acc->AddRows(absl::MakeConstSpan(rows).subspan(d, (n / 2) * d));
-  for (size_t r = n / 2 + 1; r < n; ++r) acc->AddRows(absl::MakeConstSpan(rows).subspan(r * d, d));
+  acc->AddRows(absl::MakeConstSpan(rows).subspan(0, d), RowTimes{});
+  acc->AddRows(absl::MakeConstSpan(rows).subspan(d, (n / 2) * d), RowTimes{});
+  for (size_t r = n / 2 + 1; r < n; ++r) {
+    acc->AddRows(absl::MakeConstSpan(rows).subspan(r * d, d), RowTimes{});
+  }
   return acc;
 }
 
@@ -75,7 +79,7 @@ TEST(AccumulatorTest, CloneIsIndependent) {
   for (int dim : {1, 4}) {
     const std::unique_ptr<Accumulator> acc = Filled(dim, 2, 100, 0.0);
     const std::unique_ptr<Accumulator> clone = acc->Clone();
-    clone->AddRows(std::vector<double>(dim, 1e3));
+    clone->AddRows(std::vector<double>(dim, 1e3), RowTimes{});
     EXPECT_EQ(acc->count(), 100u);
     EXPECT_EQ(clone->count(), 101u);
   }
@@ -121,8 +125,8 @@ TEST(AccumulatorTest, StateRoundTrip) {
       EXPECT_EQ(again.SerializeAsString(), state.SerializeAsString());
 
       const std::vector<double> more = reference::CorrelatedRows(6, 50, dim, 1e9 + 1);
-      original->AddRows(more);
-      (*restored)->AddRows(more);
+      original->AddRows(more, RowTimes{});
+      (*restored)->AddRows(more, RowTimes{});
       Summary a;
       Summary b;
       original->Summarize(&a);
@@ -148,7 +152,7 @@ TEST(AccumulatorTest, FromStateRejectsBadRecords) {
   const std::vector<std::pair<std::string, Edit>> cases = {
       {"version 0", [](auto& s) { s.set_version(0); }},
       {"version 2", [](auto& s) { s.set_version(2); }},
-      {"no model", [](auto& s) { s.clear_gaussian(); }},
+      {"no model", [](auto& s) { s.clear_model(); }},
       {"dim 0", [](auto& s) { s.mutable_gaussian()->set_dim(0); }},
       {"dim too large", [](auto& s) { s.mutable_gaussian()->set_dim(3); }},
       {"huge dim", [](auto& s) { s.mutable_gaussian()->set_dim(0xffffffffu); }},
@@ -198,6 +202,110 @@ TEST(AccumulatorTest, FromStateDispatchesOnDim) {
   EXPECT_NE(dynamic_cast<MultivariateGaussian*>(four->get()), nullptr);
   EXPECT_EQ((*four)->dim(), 4);
   EXPECT_EQ((*four)->count(), 50u);
+}
+
+TEST(AccumulatorTest, CumulativeWeighsEverySampleOne) {
+  for (int dim : {1, 3}) {
+    const std::unique_ptr<Accumulator> acc = Filled(dim, 8, 200, 5.0);
+    EXPECT_EQ(acc->kind(), mled::v1::ESTIMATOR_CUMULATIVE);
+    EXPECT_EQ(acc->effective_count(), 200.0);
+    acc->AdvanceTo(std::numeric_limits<int64_t>::max());  // no forgetting
+    const std::vector<double> row(static_cast<size_t>(dim), 5.0);
+    const int64_t time = 1;
+    acc->AddRows(row, RowTimes{{&time, 1}});  // times are ignored
+    Summary s;
+    acc->Summarize(&s);
+    EXPECT_EQ(s.count, 201u);
+    EXPECT_EQ(s.effective_count, 201.0);
+    EXPECT_EQ(s.weight_sum, 201.0);
+    // Moments is Summarize without the NLL, and resets a stale one.
+    Summary m;
+    m.nll = 1.0;
+    acc->Moments(&m);
+    EXPECT_FALSE(m.nll.has_value());
+    EXPECT_EQ(m.count, s.count);
+    EXPECT_EQ(m.effective_count, s.effective_count);
+    EXPECT_EQ(m.weight_sum, s.weight_sum);
+    EXPECT_EQ(m.dim, s.dim);
+    EXPECT_TRUE(BitwiseEqual(m.mean, s.mean));
+    EXPECT_TRUE(BitwiseEqual(m.covariance, s.covariance));
+  }
+}
+
+TEST(AccumulatorTest, ValidateEstimatorSpec) {
+  using mled::v1::ESTIMATOR_CUMULATIVE;
+  using mled::v1::ESTIMATOR_EXPONENTIAL;
+  using mled::v1::ESTIMATOR_WINDOW;
+  EXPECT_TRUE(ValidateEstimatorSpec({}).ok());
+  EXPECT_TRUE(ValidateEstimatorSpec({.kind = ESTIMATOR_EXPONENTIAL, .half_life_ns = 1}).ok());
+  EXPECT_TRUE(
+      ValidateEstimatorSpec({.kind = ESTIMATOR_WINDOW, .window_ns = 10, .buckets = 10}).ok());
+  const std::vector<EstimatorSpec> bad = {
+      {.kind = mled::v1::ESTIMATOR_UNSPECIFIED},
+      {.kind = static_cast<mled::v1::Estimator>(99)},
+      {.kind = ESTIMATOR_EXPONENTIAL},
+      {.kind = ESTIMATOR_EXPONENTIAL, .half_life_ns = -1},
+      {.kind = ESTIMATOR_WINDOW, .window_ns = 10},
+      {.kind = ESTIMATOR_WINDOW, .window_ns = 9, .buckets = 10},
+      {.kind = ESTIMATOR_WINDOW, .window_ns = 1'000'000'000'000, .buckets = kMaxWindowBuckets + 1},
+  };
+  for (const EstimatorSpec& spec : bad) {
+    EXPECT_EQ(ValidateEstimatorSpec(spec).code(), absl::StatusCode::kInvalidArgument)
+        << spec.kind << " " << spec.half_life_ns << " " << spec.window_ns << " " << spec.buckets;
+    EXPECT_EQ(NewAccumulator(spec, 1), nullptr);
+  }
+  EXPECT_EQ(NewAccumulator({}, 0), nullptr);
+  EXPECT_EQ((EstimatorSpec{.kind = ESTIMATOR_EXPONENTIAL, .half_life_ns = 5}),
+            (EstimatorSpec{.kind = ESTIMATOR_EXPONENTIAL, .half_life_ns = 5}));
+  EXPECT_NE((EstimatorSpec{.kind = ESTIMATOR_EXPONENTIAL, .half_life_ns = 5}),
+            (EstimatorSpec{.kind = ESTIMATOR_EXPONENTIAL, .half_life_ns = 6}));
+  (void)ESTIMATOR_CUMULATIVE;
+}
+
+TEST(AccumulatorTest, NewAccumulatorBuildsEachEstimator) {
+  for (int dim : {1, 3}) {
+    const std::unique_ptr<Accumulator> cumulative = NewAccumulator({}, dim);
+    ASSERT_NE(cumulative, nullptr);
+    EXPECT_EQ(cumulative->kind(), mled::v1::ESTIMATOR_CUMULATIVE);
+    EXPECT_EQ(cumulative->dim(), dim);
+    if (dim == 1) {
+      EXPECT_NE(dynamic_cast<UnivariateGaussian*>(cumulative.get()), nullptr);
+    } else {
+      EXPECT_NE(dynamic_cast<MultivariateGaussian*>(cumulative.get()), nullptr);
+    }
+
+    const std::unique_ptr<Accumulator> exponential =
+        NewAccumulator({.kind = mled::v1::ESTIMATOR_EXPONENTIAL, .half_life_ns = 1000}, dim);
+    ASSERT_NE(exponential, nullptr);
+    const auto* e = dynamic_cast<ExponentialGaussian*>(exponential.get());
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->dim(), dim);
+    EXPECT_EQ(e->half_life_ns(), 1000);
+
+    const std::unique_ptr<Accumulator> window = NewAccumulator(
+        {.kind = mled::v1::ESTIMATOR_WINDOW, .window_ns = 60'000, .buckets = 6}, dim);
+    ASSERT_NE(window, nullptr);
+    const auto* w = dynamic_cast<WindowGaussian*>(window.get());
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(w->dim(), dim);
+    EXPECT_EQ(w->bucket_ns(), 10'000);
+    EXPECT_EQ(w->buckets(), 6u);
+
+    for (const Accumulator* acc : {cumulative.get(), exponential.get(), window.get()}) {
+      EXPECT_EQ(acc->count(), 0u);
+      EXPECT_EQ(acc->effective_count(), 0);
+      Summary s;
+      acc->Summarize(&s);
+      EXPECT_EQ(s.dim, dim);
+      EXPECT_FALSE(s.nll.has_value());
+      mled::v1::StreamState state;
+      acc->ToState(&state);
+      const absl::StatusOr<std::unique_ptr<Accumulator>> restored = AccumulatorFromState(state);
+      ASSERT_TRUE(restored.ok()) << restored.status();
+      EXPECT_EQ((*restored)->kind(), acc->kind());
+      EXPECT_EQ((*restored)->dim(), dim);
+    }
+  }
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST(MultivariateGaussianTest, MatchesTwoPassReferenceOnRandomData) {
       const size_t d = static_cast<size_t>(dim);
       for (size_t r = 0, step = 0; r < ref.count; ++step) {
         const size_t k = std::min<size_t>(step % 3 == 0 ? 1 : 61, ref.count - r);
-        mixed.AddRows(span.subspan(r * d, k * d));
+        mixed.AddRows(span.subspan(r * d, k * d), RowTimes{});
         r += k;
       }
       ExpectMatches(mixed, ref, 1e-12);

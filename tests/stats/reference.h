@@ -139,6 +139,70 @@ inline double RelativeError(long double a, long double b) {
   return static_cast<double>(std::fabs(a - b) / std::fabs(b));
 }
 
+// Weighted two-pass moments in long double, for the forgetting estimators: W = sum w,
+// W2 = sum w², the weighted mean and the weighted MLE covariance sum w (x - mean)(x - mean)^T / W.
+struct WeightedMoments {
+  long double weight_sum = 0;
+  long double weight_square_sum = 0;
+  std::vector<long double> mean;        // D
+  std::vector<long double> covariance;  // D×D row-major
+
+  // Kish's (sum w)² / sum w².
+  long double effective_count() const { return weight_sum * weight_sum / weight_square_sum; }
+};
+
+inline WeightedMoments WeightedTwoPass(const std::vector<double>& rows, int dim,
+                                       const std::vector<long double>& weights) {
+  const size_t d = static_cast<size_t>(dim);
+  const size_t n = rows.size() / d;
+  WeightedMoments m;
+  m.mean.assign(d, 0.0L);
+  m.covariance.assign(d * d, 0.0L);
+  for (size_t r = 0; r < n; ++r) {
+    m.weight_sum += weights[r];
+    m.weight_square_sum += weights[r] * weights[r];
+    for (size_t i = 0; i < d; ++i) m.mean[i] += weights[r] * rows[r * d + i];
+  }
+  for (long double& v : m.mean) v /= m.weight_sum;
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t i = 0; i < d; ++i) {
+      for (size_t j = 0; j < d; ++j) {
+        m.covariance[i * d + j] +=
+            weights[r] * (rows[r * d + i] - m.mean[i]) * (rows[r * d + j] - m.mean[j]);
+      }
+    }
+  }
+  for (long double& v : m.covariance) v /= m.weight_sum;
+  return m;
+}
+
+// Exponential-forgetting weights from scratch: 2^(-(reference_time - t) / half_life) per time.
+inline std::vector<long double> ExponentialWeights(const std::vector<int64_t>& times,
+                                                   int64_t reference_time, int64_t half_life_ns) {
+  std::vector<long double> weights;
+  weights.reserve(times.size());
+  for (int64_t t : times) {
+    const long double age = static_cast<long double>(reference_time) - static_cast<long double>(t);
+    weights.push_back(std::exp2(-age / static_cast<long double>(half_life_ns)));
+  }
+  return weights;
+}
+
+// Equal weights: the plain two-pass moments in the weighted form (W = W2 = N).
+inline WeightedMoments Unweighted(const std::vector<double>& rows, int dim) {
+  return WeightedTwoPass(rows, dim,
+                         std::vector<long double>(rows.size() / static_cast<size_t>(dim), 1.0L));
+}
+
+// J at the MLE, (W/2)(D log 2pi + log|Sigma| + D), with log|Sigma| by Gaussian elimination.
+inline long double NllAtMle(const WeightedMoments& m) {
+  const size_t d = m.mean.size();
+  const long double log_det = Solve(m.covariance, std::vector<long double>(d, 0.0L)).log_abs_det;
+  const long double log2pi = std::log(2.0L * std::numbers::pi_v<long double>);
+  const long double dl = static_cast<long double>(d);
+  return 0.5L * m.weight_sum * (dl * log2pi + log_det + dl);
+}
+
 }  // namespace mled::stats::reference
 
 #endif  // MLED_TESTS_STATS_REFERENCE_H_

@@ -55,7 +55,7 @@ TEST(UnivariateGaussianTest, MatchesTwoPassReferenceOnRandomData) {
     UnivariateGaussian rows;  // the Accumulator entry point: single rows and blocks, mixed
     for (size_t i = 0, step = 0; i < xs.size(); ++step) {
       const size_t k = std::min<size_t>(step % 3 == 0 ? 1 : 97, xs.size() - i);
-      rows.AddRows(absl::MakeConstSpan(xs).subspan(i, k));
+      rows.AddRows(absl::MakeConstSpan(xs).subspan(i, k), RowTimes{});
       i += k;
     }
     ExpectMatchesReference(rows, xs, 1e-13);
@@ -65,8 +65,8 @@ TEST(UnivariateGaussianTest, MatchesTwoPassReferenceOnRandomData) {
 TEST(UnivariateGaussianTest, AddRowsTakesOneByOneAndBlockPaths) {
   const std::vector<double> xs = NormalSamples(9, 1001, 1.0, 2.0);
   UnivariateGaussian g;
-  g.AddRows(absl::MakeConstSpan(xs).subspan(0, 1));
-  g.AddRows(absl::MakeConstSpan(xs).subspan(1));
+  g.AddRows(absl::MakeConstSpan(xs).subspan(0, 1), RowTimes{});
+  g.AddRows(absl::MakeConstSpan(xs).subspan(1), RowTimes{});
   ExpectMatchesReference(g, xs, 1e-13);
 }
 
