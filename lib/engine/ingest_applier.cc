@@ -1,6 +1,7 @@
 #include "lib/engine/ingest_applier.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "lib/wire/codes.h"
@@ -19,12 +20,16 @@ IngestApplier::IngestApplier(StreamTable* table)
     : table_(table), shard_offsets_(table->shard_count() + 1) {}
 
 void IngestApplier::AddGroup(uint32_t entry, absl::string_view stream, uint32_t dim,
-                             absl::Span<const double> values, int64_t latest_time) {
+                             absl::Span<const double> values, stats::RowTimes times,
+                             int64_t latest_time, uint32_t first_row) {
   groups_.push_back(RowGroup{.stream = stream,
                              .dim = dim,
                              .values = values,
+                             .times = times,
                              .latest_time_unix_nano = latest_time,
                              .shard = table_->ShardOf(stream),
+                             .first_row = first_row,
+                             .score_tag = 0,
                              .status = absl::OkStatus()});
   group_entry_.push_back(entry);
 }
@@ -49,18 +54,18 @@ void IngestApplier::PlanBatch(uint32_t entry, const mled::v1::StreamBatch& batch
   }
   const absl::Span<const double> values(batch.values().data(), batch.values_size());
   const size_t rows = values.size() / dim;
-  const auto& times = batch.time_unix_nano();
-  auto row_time = [&](size_t row) {
-    return times.empty() ? receipt_time : TimeOrReceipt(times[static_cast<int>(row)], receipt_time);
-  };
+  const stats::RowTimes times{
+      absl::Span<const int64_t>(batch.time_unix_nano().data(), batch.time_unix_nano_size()),
+      receipt_time};
+  auto row_time = [&](size_t row) { return times[row]; };
 
   if (wire::ValidateValues(values, limits).ok()) {
     int64_t latest = receipt_time;
-    if (!times.empty()) {
+    if (!times.times.empty()) {
       latest = row_time(0);
       for (size_t row = 1; row < rows; ++row) latest = std::max(latest, row_time(row));
     }
-    AddGroup(entry, batch.stream(), dim, values, latest);
+    AddGroup(entry, batch.stream(), dim, values, times, latest, 0);
     return;
   }
   // Some rows are invalid: apply the valid runs between them.
@@ -75,7 +80,9 @@ void IngestApplier::PlanBatch(uint32_t entry, const mled::v1::StreamBatch& batch
     }
     if (row > run_start) {
       AddGroup(entry, batch.stream(), dim,
-               values.subspan(run_start * dim, (row - run_start) * dim), run_latest);
+               values.subspan(run_start * dim, (row - run_start) * dim),
+               times.Rows(run_start, row - run_start), run_latest,
+               static_cast<uint32_t>(run_start));
     }
     if (row < rows) RejectRows(entry, 1, std::move(row_status), static_cast<int64_t>(row));
     run_start = row + 1;
@@ -92,16 +99,19 @@ void IngestApplier::ApplyGroups() {
   for (size_t i = 0; i < groups_.size(); ++i) {
     const uint32_t slot = shard_offsets_[groups_[i].shard]++;
     sorted_[slot] = std::move(groups_[i]);
+    sorted_[slot].score_tag = slot;
     sorted_entry_[slot] = group_entry_[i];
   }
+  ApplyOutputs outputs{.anomalies = &anomalies_, .scores = scores_wanted_ ? &scores_ : nullptr};
   size_t begin = 0;
   while (begin < sorted_.size()) {
     size_t end = begin + 1;
     while (end < sorted_.size() && sorted_[end].shard == sorted_[begin].shard) ++end;
     table_->ApplyToShard(sorted_[begin].shard,
-                         absl::MakeSpan(sorted_.data() + begin, end - begin));
+                         absl::MakeSpan(sorted_.data() + begin, end - begin), &outputs);
     begin = end;
   }
+  anomaly_count_ = outputs.anomaly_count;
   for (size_t i = 0; i < sorted_.size(); ++i) {
     RowGroup& group = sorted_[i];
     const uint64_t rows = group.values.size() / group.dim;
@@ -144,6 +154,24 @@ void IngestApplier::WriteAck(const mled::v1::Ingest& ingest, IngestCounts* count
   }
   ack->set_accepted(counts->accepted);
   ack->set_rejected(counts->rejected);
+  counts->anomalies = anomaly_count_;
+}
+
+void IngestApplier::WriteScores(uint32_t sample_count, mled::v1::Ack* ack) {
+  // RowScore.index holds the group's score_tag, its position in sorted_: map it to the entry.
+  for (mled::v1::RowScore& score : scores_) {
+    const uint32_t entry = sorted_entry_[score.index()];
+    const bool is_batch = entry >= sample_count;
+    score.set_index(is_batch ? entry - sample_count : entry);
+    score.set_batch(is_batch);
+  }
+  std::sort(scores_.begin(), scores_.end(),
+            [](const mled::v1::RowScore& a, const mled::v1::RowScore& b) {
+              return std::make_tuple(a.batch(), a.index(), a.row()) <
+                     std::make_tuple(b.batch(), b.index(), b.row());
+            });
+  ack->mutable_scores()->Reserve(static_cast<int>(scores_.size()));
+  for (mled::v1::RowScore& score : scores_) ack->add_scores()->Swap(&score);
 }
 
 IngestCounts IngestApplier::Apply(const mled::v1::Ingest& ingest, int64_t receipt_time_unix_nano,
@@ -152,6 +180,10 @@ IngestCounts IngestApplier::Apply(const mled::v1::Ingest& ingest, int64_t receip
   ack->set_seq(ingest.seq());
   groups_.clear();
   group_entry_.clear();
+  anomalies_.clear();
+  scores_.clear();
+  anomaly_count_ = 0;
+  scores_wanted_ = ingest.return_scores();
   const uint32_t sample_count = static_cast<uint32_t>(ingest.samples_size());
   results_.assign(sample_count + static_cast<size_t>(ingest.batches_size()), EntryResult{});
 
@@ -162,9 +194,10 @@ IngestCounts IngestApplier::Apply(const mled::v1::Ingest& ingest, int64_t receip
       RejectRows(i, 1, std::move(status), -1);
       continue;
     }
+    const int64_t time = TimeOrReceipt(sample.time_unix_nano(), receipt_time_unix_nano);
     AddGroup(i, sample.stream(), static_cast<uint32_t>(sample.x_size()),
              absl::Span<const double>(sample.x().data(), sample.x_size()),
-             TimeOrReceipt(sample.time_unix_nano(), receipt_time_unix_nano));
+             stats::RowTimes{{}, time}, time, 0);
   }
   for (int b = 0; b < ingest.batches_size(); ++b) {
     PlanBatch(sample_count + static_cast<uint32_t>(b), ingest.batches(b), receipt_time_unix_nano);
@@ -173,6 +206,7 @@ IngestCounts IngestApplier::Apply(const mled::v1::Ingest& ingest, int64_t receip
 
   IngestCounts counts;
   WriteAck(ingest, &counts, ack);
+  if (scores_wanted_) WriteScores(sample_count, ack);
   return counts;
 }
 

@@ -27,6 +27,8 @@ namespace mled::engine {
 struct IngestCounts {
   uint64_t accepted = 0;
   uint64_t rejected = 0;
+  // Accepted rows flagged as anomalies.
+  uint64_t anomalies = 0;
   std::array<uint64_t, mled::v1::Code_ARRAYSIZE> rejected_by_code{};
 };
 
@@ -38,9 +40,13 @@ class IngestApplier {
   IngestApplier& operator=(const IngestApplier&) = delete;
 
   // Applies `ingest`; samples with time 0 get `receipt_time_unix_nano`. Fills `ack` (cleared
-  // first; seq copied) and returns the counts.
+  // first; seq copied; with `ingest.return_scores`, one RowScore per accepted row in message
+  // order) and returns the counts.
   IngestCounts Apply(const mled::v1::Ingest& ingest, int64_t receipt_time_unix_nano,
                      mled::v1::Ack* ack);
+
+  // The Anomaly events of the last Apply, to publish; the caller may move them out.
+  std::vector<mled::v1::Anomaly>& anomalies() { return anomalies_; }
 
  private:
   // The outcome of one Sample or StreamBatch.
@@ -53,11 +59,13 @@ class IngestApplier {
   };
 
   void AddGroup(uint32_t entry, absl::string_view stream, uint32_t dim,
-                absl::Span<const double> values, int64_t latest_time);
+                absl::Span<const double> values, stats::RowTimes times, int64_t latest_time,
+                uint32_t first_row);
   void RejectRows(uint32_t entry, uint64_t rows, absl::Status status, int64_t row);
   void PlanBatch(uint32_t entry, const mled::v1::StreamBatch& batch, int64_t receipt_time);
   void ApplyGroups();
   void WriteAck(const mled::v1::Ingest& ingest, IngestCounts* counts, mled::v1::Ack* ack);
+  void WriteScores(uint32_t sample_count, mled::v1::Ack* ack);
 
   StreamTable* table_;
   std::vector<RowGroup> groups_;
@@ -66,6 +74,10 @@ class IngestApplier {
   std::vector<uint32_t> sorted_entry_;
   std::vector<uint32_t> shard_offsets_;
   std::vector<EntryResult> results_;  // samples first, then batches
+  std::vector<mled::v1::Anomaly> anomalies_;
+  std::vector<mled::v1::RowScore> scores_;
+  uint64_t anomaly_count_ = 0;
+  bool scores_wanted_ = false;
 };
 
 }  // namespace mled::engine

@@ -3,16 +3,23 @@
 #include <algorithm>
 #include <bit>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 
 namespace mled::engine {
 
-StreamTable::StreamTable(const EngineLimits& limits, uint32_t shard_count) : limits_(limits) {
+StreamTable::StreamTable(const EngineLimits& limits, uint32_t shard_count,
+                         std::shared_ptr<const StreamRules> rules)
+    : limits_(limits) {
+  if (rules == nullptr) rules = std::make_shared<const StreamRules>();
   const uint32_t count = std::bit_ceil(std::max<uint32_t>(shard_count, 1));
   shard_shift_ = 64 - static_cast<uint32_t>(std::countr_zero(count));
   shards_.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>());
+  for (uint32_t i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+    shards_.back()->rules = rules;
+  }
 }
 
 StreamTable::~StreamTable() = default;
@@ -33,67 +40,130 @@ bool StreamTable::ReserveStream() {
   return true;
 }
 
-void StreamTable::ApplyToShard(uint32_t shard_index, absl::Span<RowGroup> groups) {
+Stream* StreamTable::CreateStream(Shard& shard, RowGroup& group) {
+  const StreamRule& rule = shard.rules->Match(group.stream);
+  if (rule.dim != 0 && rule.dim != group.dim) {
+    group.status = absl::FailedPreconditionError(absl::StrCat(
+        "stream rule \"", rule.name, "\" expects ", rule.dim, " values per sample but got ",
+        group.dim, "; send ", rule.dim, " values or change the rule's dim"));
+    return nullptr;
+  }
+  if (!ReserveStream()) {
+    group.status = absl::ResourceExhaustedError(absl::StrCat(
+        "stream table is full (", limits_.max_streams,
+        " streams, max_streams); existing streams still accept samples; raise --max_streams "
+        "to add more"));
+    return nullptr;
+  }
+  return &shard.streams.try_emplace(std::string(group.stream), &rule, group.dim).first->second;
+}
+
+void StreamTable::ApplyToShard(uint32_t shard_index, absl::Span<RowGroup> groups,
+                               ApplyOutputs* outputs) {
   Shard& shard = *shards_[shard_index];
   std::lock_guard<std::mutex> lock(shard.mu);
+  ApplyContext& context = shard.context;
+  context.anomalies = outputs != nullptr ? outputs->anomalies : nullptr;
+  context.scores = outputs != nullptr ? outputs->scores : nullptr;
+  context.anomaly_count = 0;
   for (RowGroup& group : groups) {
     auto it = shard.streams.find(group.stream);
-    if (it == shard.streams.end()) {
-      if (!ReserveStream()) {
-        group.status = absl::ResourceExhaustedError(absl::StrCat(
-            "stream table is full (", limits_.max_streams,
-            " streams, max_streams); existing streams still accept samples; raise --max_streams "
-            "to add more"));
-        continue;
-      }
-      it = shard.streams.emplace(std::string(group.stream), Stream{}).first;
-      it->second.accumulator = stats::NewGaussianAccumulator(static_cast<int>(group.dim));
-    }
-    Stream& stream = it->second;
-    if (static_cast<uint32_t>(stream.accumulator->dim()) != group.dim) {
+    Stream* stream = it != shard.streams.end() ? &it->second : CreateStream(shard, group);
+    if (stream == nullptr) continue;
+    if (stream->dim() != group.dim) {
       group.status = absl::FailedPreconditionError(
-          absl::StrCat("stream has dimension ", stream.accumulator->dim(), " (fixed by its first "
+          absl::StrCat("stream has dimension ", stream->dim(), " (fixed by its first "
                        "sample) but got ", group.dim, " values per sample; send ",
-                       stream.accumulator->dim(), " values or use another stream name"));
+                       stream->dim(), " values or use another stream name"));
       continue;
     }
-    stream.accumulator->AddRows(group.values);
-    stream.last_time_unix_nano = std::max(stream.last_time_unix_nano, group.latest_time_unix_nano);
-    if (stream.listed_epoch != shard.epoch) {
-      stream.listed_epoch = shard.epoch;
+    if (it == shard.streams.end()) it = shard.streams.find(group.stream);
+    stream->Apply(it->first, group, context);
+    if (stream->listed_epoch != shard.epoch) {
+      stream->listed_epoch = shard.epoch;
       shard.changed.push_back(it->first);
     }
     group.status = absl::OkStatus();
   }
+  if (outputs != nullptr) outputs->anomaly_count += context.anomaly_count;
+  context.anomalies = nullptr;
+  context.scores = nullptr;
 }
 
 absl::Status StreamTable::Apply(absl::string_view stream, uint32_t dim,
-                                absl::Span<const double> values, int64_t latest_time_unix_nano) {
+                                absl::Span<const double> values, int64_t time_unix_nano,
+                                ApplyOutputs* outputs) {
   RowGroup group{.stream = stream,
                  .dim = dim,
                  .values = values,
-                 .latest_time_unix_nano = latest_time_unix_nano,
+                 .times = stats::RowTimes{{}, time_unix_nano},
+                 .latest_time_unix_nano = time_unix_nano,
                  .shard = ShardOf(stream),
                  .status = absl::OkStatus()};
-  ApplyToShard(group.shard, absl::MakeSpan(&group, 1));
+  ApplyToShard(group.shard, absl::MakeSpan(&group, 1), outputs);
   return group.status;
 }
 
-void StreamTable::FillEstimate(absl::string_view name, const Stream& stream,
-                               mled::v1::Estimate* out) {
-  stats::Summary summary;
-  stream.accumulator->Summarize(&summary);
-  out->Clear();
-  out->set_stream(std::string(name));
-  out->set_count(summary.count);
-  out->set_dim(static_cast<uint32_t>(summary.dim));
-  out->mutable_mean()->Add(summary.mean.begin(), summary.mean.end());
-  out->mutable_covariance()->Add(summary.covariance.begin(), summary.covariance.end());
-  if (summary.nll.has_value() && summary.count > 0) {
-    out->set_nll(*summary.nll);
-    out->set_mean_nll(*summary.nll / static_cast<double>(summary.count));
+uint64_t StreamTable::Reset(const StreamMatcher& matcher) {
+  uint64_t removed = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard->mu);
+    if (matcher.exact_only()) {
+      for (const std::string& name : matcher.exact_names()) {
+        if (ShardOf(name) == static_cast<uint32_t>(&shard - shards_.data())) {
+          removed += shard->streams.erase(name);
+        }
+      }
+    } else {
+      for (auto it = shard->streams.begin(); it != shard->streams.end();) {
+        if (matcher.Matches(it->first)) {
+          shard->streams.erase(it++);
+          ++removed;
+        } else {
+          ++it;
+        }
+      }
+    }
   }
-  out->set_last_time_unix_nano(stream.last_time_unix_nano);
+  stream_count_.fetch_sub(removed, std::memory_order_relaxed);
+  return removed;
+}
+
+RulesReload StreamTable::ReplaceRules(std::shared_ptr<const StreamRules> rules) {
+  RulesReload reload;
+  for (const auto& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard->mu);
+    uint64_t removed = 0;
+    for (auto it = shard->streams.begin(); it != shard->streams.end();) {
+      Stream& stream = it->second;
+      const StreamRule& rule = rules->Match(it->first);
+      if (rule.KeepsStateOf(stream.rule(), stream.dim())) {
+        stream.SetRule(&rule);
+        ++reload.kept;
+      } else if (rule.dim != 0 && rule.dim != stream.dim()) {
+        shard->streams.erase(it++);
+        ++removed;
+        continue;
+      } else {
+        const bool listed = stream.listed_epoch == shard->epoch;
+        stream = Stream(&rule, stream.dim());
+        // Publish the emptied estimate at the next tick, so subscribers do not keep the old one.
+        stream.listed_epoch = shard->epoch;
+        if (!listed) shard->changed.push_back(it->first);
+        ++reload.reset;
+      }
+      ++it;
+    }
+    shard->rules = rules;
+    reload.removed += removed;
+    stream_count_.fetch_sub(removed, std::memory_order_relaxed);
+  }
+  return reload;
+}
+
+std::shared_ptr<const StreamRules> StreamTable::rules() const {
+  std::lock_guard<std::mutex> lock(shards_[0]->mu);
+  return shards_[0]->rules;
 }
 
 void StreamTable::Query(const StreamMatcher& matcher, size_t limit,
@@ -122,7 +192,7 @@ bool StreamTable::GetEstimate(absl::string_view stream, mled::v1::Estimate* out)
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.streams.find(stream);
   if (it == shard.streams.end()) return false;
-  FillEstimate(it->first, it->second, out);
+  it->second.FillEstimate(it->first, out);
   return true;
 }
 
@@ -140,7 +210,7 @@ std::unique_ptr<stats::Accumulator> StreamTable::CloneAccumulator(absl::string_v
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.streams.find(stream);
   if (it == shard.streams.end()) return nullptr;
-  return it->second.accumulator->Clone();
+  return it->second.model().Clone();
 }
 
 }  // namespace mled::engine
