@@ -49,13 +49,53 @@ absl::Status SetFieldFromText(const std::string& value, const FieldDescriptor* f
   return absl::OkStatus();
 }
 
-// Walks every scalar field of `message` (recursing into message fields) and sets it from the
-// flag of the same name: its default when `given` is null, else only if named in `given`.
+// Message fields whose own fields are flags (`limits`); any other message field (the stream
+// rules) is one flag holding text format.
+bool FlattensIntoFlags(const FieldDescriptor* field) {
+  return field->type() == FieldDescriptor::TYPE_MESSAGE && !field->is_repeated() &&
+         field->message_type() == mled::v1::Limits::descriptor();
+}
+
+// Sets a message field of the Config from a flag's text-format value: for a repeated field the
+// value lists its entries as a config file would ("rules { ... } rules { ... }"), for a singular
+// one it is the message's body. An empty value clears the field.
+absl::Status SetMessageFieldFromText(const std::string& value, const FieldDescriptor* field,
+                                     Message* message) {
+  const google::protobuf::Reflection* reflection = message->GetReflection();
+  reflection->ClearField(message, field);
+  if (value.empty()) return absl::OkStatus();
+  const std::string text =
+      field->is_repeated() ? value : absl::StrCat(field->name(), " {\n", value, "\n}");
+  absl::StatusOr<mled::v1::Config> parsed = ParseConfigText(text, absl::StrCat("--", field->name()));
+  if (!parsed.ok()) return parsed.status();
+  std::vector<const FieldDescriptor*> set;
+  parsed->GetReflection()->ListFields(*parsed, &set);
+  for (const FieldDescriptor* other : set) {
+    if (other != field) {
+      return absl::InvalidArgumentError(absl::StrCat("--", field->name(), " sets ", other->name(),
+                                                     "; it may only hold ", field->name(),
+                                                     " entries"));
+    }
+  }
+  if (field->is_repeated()) {
+    for (int i = 0; i < parsed->GetReflection()->FieldSize(*parsed, field); ++i) {
+      reflection->AddMessage(message, field)
+          ->CopyFrom(parsed->GetReflection()->GetRepeatedMessage(*parsed, field, i));
+    }
+  } else {
+    reflection->MutableMessage(message, field)
+        ->CopyFrom(parsed->GetReflection()->GetMessage(*parsed, field));
+  }
+  return absl::OkStatus();
+}
+
+// Walks every scalar field of `message` (recursing into `limits`) and sets it from the flag of
+// the same name: its default when `given` is null, else only if named in `given`.
 absl::Status ApplyFlags(Message* message, const absl::flat_hash_set<std::string>* given) {
   const Descriptor* descriptor = message->GetDescriptor();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
-    if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+    if (FlattensIntoFlags(field)) {
       RETURN_IF_ERROR(ApplyFlags(message->GetReflection()->MutableMessage(message, field), given));
       continue;
     }
@@ -63,10 +103,13 @@ absl::Status ApplyFlags(Message* message, const absl::flat_hash_set<std::string>
     if (flag == nullptr) {
       return absl::InternalError(absl::StrCat("config field ", field->full_name(), " has no flag"));
     }
+    const bool is_message = field->type() == FieldDescriptor::TYPE_MESSAGE;
     if (given == nullptr) {
-      RETURN_IF_ERROR(SetFieldFromText(flag->DefaultValue(), field, message));
+      // A message flag's default is empty: the file's rules (or none) stand.
+      if (!is_message) RETURN_IF_ERROR(SetFieldFromText(flag->DefaultValue(), field, message));
     } else if (given->contains(field->name())) {
-      RETURN_IF_ERROR(SetFieldFromText(flag->CurrentValue(), field, message));
+      RETURN_IF_ERROR(is_message ? SetMessageFieldFromText(flag->CurrentValue(), field, message)
+                                 : SetFieldFromText(flag->CurrentValue(), field, message));
     }
   }
   return absl::OkStatus();
@@ -119,7 +162,7 @@ namespace {
 void AddFieldFlags(const Descriptor* descriptor, std::vector<cli::FlagSpec>* flags) {
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
-    if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+    if (FlattensIntoFlags(field)) {
       AddFieldFlags(field->message_type(), flags);
     } else {
       // Descriptor names live as long as the generated pool, i.e. the program.
@@ -144,8 +187,13 @@ const cli::Command& DaemonCommand() {
             "127.0.0.1:7070. Every config field is also a flag; flags given here override the\n"
             "config file (--config).\n"
             "\n"
-            "Signals: SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP reloads log_level and\n"
-            "publish_interval from the config file.\n"
+            "Stream rules (config `rules`, or --rules/--default_rule) choose each stream's\n"
+            "estimator (cumulative, exponential, window), dimension and anomaly policy; every\n"
+            "sample is scored against its stream's model before it updates it, and anomalies\n"
+            "go to subscribers at once. See config/mled.textproto and the README.\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP reloads log_level,\n"
+            "publish_interval and the stream rules from the config file.\n"
             "Exit codes: 0 clean stop, 1 cannot start (address in use, ...), 2 bad flags or\n"
             "config.\n",
         .flags = {cli::FlagSpec{.name = "config"}, cli::FlagSpec{.name = "version"}},
@@ -221,6 +269,20 @@ absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
   out.max_session_write_bytes = limits.max_session_write_bytes();
   out.max_connections = limits.max_connections();
   out.max_subscriptions_per_connection = limits.max_subscriptions_per_connection();
+  if (limits.max_window_buckets() < 1 || limits.max_window_buckets() > 1'000'000) {
+    return Invalid("limits.max_window_buckets", "must be between 1 and 1000000");
+  }
+  const engine::RuleLimits rule_limits{.max_rules = limits.max_rules(),
+                                       .max_window_buckets = limits.max_window_buckets(),
+                                       .max_dim = limits.max_dim()};
+  absl::StatusOr<std::shared_ptr<const engine::StreamRules>> rules =
+      engine::StreamRules::FromConfig(config.rules(), config.default_rule(), rule_limits);
+  if (!rules.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config: ", rules.status().message(),
+        " (set it in the config file's rules, or with --rules / --default_rule)"));
+  }
+  out.rules = *std::move(rules);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #define MLED_DAEMON_CONFIG_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include "lib/base/command_line.h"
 #include "lib/base/host_port.h"
 #include "lib/engine/engine_limits.h"
+#include "lib/engine/stream_rules.h"
 #include "mled/v1/config.pb.h"
 
 namespace mled::daemon {
@@ -39,6 +41,7 @@ struct DaemonConfig {
   uint64_t max_session_write_bytes = 0;
   uint32_t max_connections = 0;
   uint32_t max_subscriptions_per_connection = 0;
+  std::shared_ptr<const engine::StreamRules> rules;
 };
 
 // Parses text-format config. Errors read "FILE:LINE:COLUMN: message".

@@ -43,4 +43,15 @@ ABSL_FLAG(uint32_t, max_rejections_per_ack, 100,
 ABSL_FLAG(double, max_abs_value, 1e100,
           "Largest |value| accepted; larger values are INVALID_ARGUMENT, since their squares "
           "could overflow the statistics.");
+ABSL_FLAG(uint32_t, max_window_buckets, 1024,
+          "Most buckets a window estimator may have (memory per stream is buckets x (D^2 + 2D + "
+          "1) doubles).");
+ABSL_FLAG(uint32_t, max_rules, 1000, "Most stream rules in the config.");
+ABSL_FLAG(std::string, rules, "",
+          "Stream rules, replacing the config file's: text format as in the file, e.g. "
+          "'rules { match: \"plant7/*\" window { length: \"5m\" } }'. First match wins.");
+ABSL_FLAG(std::string, default_rule, "",
+          "The rule for streams no rule matches, in text format, e.g. "
+          "'exponential { half_life: \"10m\" } anomaly { p_value: 1e-4 }'. Default: cumulative, "
+          "anomalies at p < 1e-6 after 30 samples.");
 ABSL_FLAG(bool, version, false, "Print the version (\"mled 0.1.0\") and exit 0.");

@@ -4,6 +4,7 @@ namespace mled::daemon {
 
 void DaemonCounters::RecordIngest(const engine::IngestCounts& counts, Transport transport) {
   constexpr auto kRelaxed = std::memory_order_relaxed;
+  if (counts.anomalies > 0) anomalies.fetch_add(counts.anomalies, kRelaxed);
   if (counts.accepted > 0) {
     (transport == Transport::kTcp ? samples_accepted_tcp : samples_accepted_udp)
         .fetch_add(counts.accepted, kRelaxed);
@@ -48,6 +49,11 @@ void DaemonCounters::Fill(int64_t now_unix_nano, mled::v1::DaemonStats* stats) c
   stats->set_slow_clients_disconnected(slow_clients_disconnected.load(kRelaxed));
   stats->set_publish_ticks(publish_ticks.load(kRelaxed));
   stats->set_queries(queries.load(kRelaxed));
+  stats->set_anomalies(anomalies.load(kRelaxed));
+  stats->set_anomaly_events_sent(anomaly_events_sent.load(kRelaxed));
+  stats->set_streams_reset(streams_reset.load(kRelaxed));
+  stats->set_config_reloads(config_reloads.load(kRelaxed));
+  stats->set_config_reloads_failed(config_reloads_failed.load(kRelaxed));
 }
 
 }  // namespace mled::daemon

@@ -42,6 +42,11 @@ struct DaemonCounters {
   Counter slow_clients_disconnected{0};
   Counter publish_ticks{0};
   Counter queries{0};
+  Counter anomalies{0};
+  Counter anomaly_events_sent{0};
+  Counter streams_reset{0};
+  Counter config_reloads{0};
+  Counter config_reloads_failed{0};
 };
 
 }  // namespace mled::daemon

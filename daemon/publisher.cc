@@ -40,12 +40,16 @@ void Publisher::set_default_interval(absl::Duration interval) {
 }
 
 void Publisher::Add(std::weak_ptr<UpdateSink> sink, uint32_t subscription_id,
-                    engine::StreamMatcher matcher, absl::Duration interval) {
+                    engine::StreamMatcher matcher, absl::Duration interval, bool anomalies) {
+  const UpdateSink* sink_id = sink.lock().get();
+  if (anomalies) {
+    std::lock_guard<std::mutex> lock(anomaly_mu_);
+    anomaly_subscriptions_.push_back(AnomalySubscription{sink, sink_id, matcher});
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
     if (interval <= absl::ZeroDuration()) interval = default_interval_;
-    const UpdateSink* sink_id = sink.lock().get();
     auto [it, inserted] = groups_.try_emplace(absl::ToInt64Nanoseconds(interval));
     Group& group = it->second;
     if (inserted) {
@@ -59,7 +63,32 @@ void Publisher::Add(std::weak_ptr<UpdateSink> sink, uint32_t subscription_id,
   asio::post(strand_, [this] { timer_.cancel(); });
 }
 
+void Publisher::PublishAnomalies(absl::Span<const mled::v1::Anomaly> anomalies) {
+  std::lock_guard<std::mutex> lock(anomaly_mu_);
+  std::vector<const UpdateSink*> delivered;  // each sink gets an anomaly once
+  for (const mled::v1::Anomaly& anomaly : anomalies) {
+    delivered.clear();
+    for (const AnomalySubscription& subscription : anomaly_subscriptions_) {
+      if (!subscription.matcher.Matches(anomaly.stream()) ||
+          std::find(delivered.begin(), delivered.end(), subscription.sink_id) !=
+              delivered.end()) {
+        continue;
+      }
+      std::shared_ptr<UpdateSink> sink = subscription.sink.lock();
+      if (!sink) continue;
+      delivered.push_back(subscription.sink_id);
+      sink->DeliverAnomaly(anomaly);
+      counters_->anomaly_events_sent.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
 void Publisher::RemoveAll(const UpdateSink* sink) {
+  {
+    std::lock_guard<std::mutex> lock(anomaly_mu_);
+    std::erase_if(anomaly_subscriptions_,
+                  [sink](const AnomalySubscription& s) { return s.sink_id == sink; });
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = groups_.begin(); it != groups_.end();) {
     auto& subs = it->second.subscriptions;

@@ -8,8 +8,11 @@
 // Delivery never blocks: the sink (a session) coalesces on its own strand (latest estimate of
 // each stream wins).
 //
-// Thread-safety: Add and Remove may be called from any thread. The timer runs on the
-// publisher's own strand.
+// Anomaly events skip the timer: PublishAnomalies hands each one at once to every sink with a
+// matching subscription that asked for anomalies.
+//
+// Thread-safety: Add, RemoveAll and PublishAnomalies may be called from any thread. The timer
+// runs on the publisher's own strand.
 #ifndef MLED_DAEMON_PUBLISHER_H_
 #define MLED_DAEMON_PUBLISHER_H_
 
@@ -27,6 +30,7 @@
 #include "absl/container/flat_hash_set.h"
 #include <mutex>
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "daemon/daemon_counters.h"
 #include "lib/base/clock.h"
 #include "lib/engine/stream_matcher.h"
@@ -42,6 +46,9 @@ class UpdateSink {
   // The estimates of the subscription's streams that changed since its previous update.
   // Called on the publisher's strand.
   virtual void DeliverUpdate(uint32_t subscription_id, mled::v1::Estimates update) = 0;
+  // An anomaly of a stream one of the sink's anomaly subscriptions matches (once per sink,
+  // however many of its subscriptions match). Called on the ingesting thread.
+  virtual void DeliverAnomaly(const mled::v1::Anomaly& anomaly) = 0;
 };
 
 class Publisher {
@@ -56,9 +63,13 @@ class Publisher {
   // Cancels the timer; pending groups are dropped.
   void Stop();
 
-  // Registers a subscription; `interval` zero means the default interval.
+  // Registers a subscription; `interval` zero means the default interval. With `anomalies`,
+  // the sink also gets the Anomaly events of the matching streams.
   void Add(std::weak_ptr<UpdateSink> sink, uint32_t subscription_id,
-           engine::StreamMatcher matcher, absl::Duration interval);
+           engine::StreamMatcher matcher, absl::Duration interval, bool anomalies = false);
+
+  // Delivers each anomaly to the sinks whose anomaly subscriptions match its stream.
+  void PublishAnomalies(absl::Span<const mled::v1::Anomaly> anomalies);
   // Drops every subscription of `sink`.
   void RemoveAll(const UpdateSink* sink);
 
@@ -71,6 +82,11 @@ class Publisher {
     std::weak_ptr<UpdateSink> sink;
     const UpdateSink* sink_id;
     uint32_t id;
+    engine::StreamMatcher matcher;
+  };
+  struct AnomalySubscription {
+    std::weak_ptr<UpdateSink> sink;
+    const UpdateSink* sink_id;
     engine::StreamMatcher matcher;
   };
   struct Group {
@@ -95,6 +111,9 @@ class Publisher {
   // Keyed by interval in nanoseconds.
   std::map<int64_t, Group> groups_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Separate from groups_ and its own lock, so an anomaly never waits for a publish tick.
+  std::mutex anomaly_mu_;
+  std::vector<AnomalySubscription> anomaly_subscriptions_ ABSL_GUARDED_BY(anomaly_mu_);
   std::vector<std::string> changed_;  // scratch, on the strand only
 };
 

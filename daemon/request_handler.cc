@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "lib/engine/stream_matcher.h"
+#include "lib/wire/codes.h"
+#include "lib/wire/validation.h"
 
 namespace mled::daemon {
 
@@ -11,6 +13,35 @@ void RequestHandler::Ingest(engine::IngestApplier& applier, const mled::v1::Inge
                             Transport transport, mled::v1::Ack* ack) {
   const engine::IngestCounts counts = applier.Apply(ingest, clock_.NowUnixNanos(), ack);
   counters_->RecordIngest(counts, transport);
+  if (publisher_ != nullptr && !applier.anomalies().empty()) {
+    publisher_->PublishAnomalies(applier.anomalies());
+  }
+}
+
+void RequestHandler::Reset(const mled::v1::Reset& reset, mled::v1::Ack* ack) {
+  ack->Clear();
+  ack->set_seq(reset.seq());
+  absl::Status status;
+  if (reset.streams().empty()) {
+    status = absl::InvalidArgumentError(
+        "Reset lists no streams; name them or give globs (\"*\" clears every stream)");
+  }
+  for (const std::string& pattern : reset.streams()) {
+    if (!status.ok()) break;
+    status = wire::ValidateStreamName(pattern, table_->limits().ingest);
+  }
+  if (!status.ok()) {
+    ack->set_rejected(1);
+    mled::v1::Rejection* rejection = ack->add_rejections();
+    rejection->set_code(wire::CodeFromStatus(status));
+    rejection->set_message(std::string(status.message()));
+    rejection->set_rows(1);
+    return;
+  }
+  const std::vector<std::string> patterns(reset.streams().begin(), reset.streams().end());
+  const uint64_t cleared = table_->Reset(engine::StreamMatcher(patterns));
+  counters_->streams_reset.fetch_add(cleared, std::memory_order_relaxed);
+  ack->set_accepted(cleared);
 }
 
 void RequestHandler::Query(const mled::v1::Query& query, mled::v1::Estimates* answer) {

@@ -36,9 +36,9 @@ absl::StatusOr<asio::ip::address> ResolveHost(const HostPort& where, absl::strin
 Server::Server(DaemonConfig config)
     : config_(std::move(config)),
       io_(static_cast<int>(config_.io_threads)),
-      table_(config_.engine_limits, config_.shards),
-      handler_(&table_, &counters_, SystemClock::Get()),
+      table_(config_.engine_limits, config_.shards, config_.rules),
       publisher_(io_, &table_, &counters_, SystemClock::Get(), config_.publish_interval),
+      handler_(&table_, &publisher_, &counters_, SystemClock::Get()),
       client_errors_(LogLevel::kWarning, 10),
       acceptor_(asio::make_strand(io_)),
       signals_(io_),
@@ -188,24 +188,32 @@ void Server::Reload() {
   absl::StatusOr<DaemonConfig> resolved =
       merged.ok() ? ResolveConfig(*merged) : absl::StatusOr<DaemonConfig>(merged.status());
   if (!resolved.ok()) {
+    counters_.config_reloads_failed.fetch_add(1, std::memory_order_relaxed);
     LogError(absl::StrCat("SIGHUP: config not reloaded, keeping the running one: ",
                           resolved.status().message()));
     return;
   }
-  // Safe at run time: the log level and the default interval of new subscriptions. Addresses,
-  // threads, shards and limits size live structures and need a restart.
+  // Safe at run time: the log level, the default interval of new subscriptions and the stream
+  // rules. Addresses, threads, shards and limits size live structures and need a restart.
   SetLogLevel(resolved->log_level);
   publisher_.set_default_interval(resolved->publish_interval);
+  const engine::RulesReload reload = table_.ReplaceRules(resolved->rules);
+  counters_.config_reloads.fetch_add(1, std::memory_order_relaxed);
   mled::v1::Config restart_only = resolved->proto;
   mled::v1::Config running = config_.proto;
-  restart_only.clear_log_level();
-  restart_only.clear_publish_interval();
-  running.clear_log_level();
-  running.clear_publish_interval();
+  for (mled::v1::Config* config : {&restart_only, &running}) {
+    config->clear_log_level();
+    config->clear_publish_interval();
+    config->clear_rules();
+    config->clear_default_rule();
+  }
   const bool needs_restart = restart_only.SerializeAsString() != running.SerializeAsString();
   LogInfo(absl::StrCat("SIGHUP: reloaded ", config_path_, " (log_level ",
                        resolved->proto.log_level(), ", publish_interval ",
-                       resolved->proto.publish_interval(), ")",
+                       resolved->proto.publish_interval(), ", ", resolved->rules->size(),
+                       " stream rules: ", reload.kept, " streams kept their state, ",
+                       reload.reset, " restarted under a new estimator, ", reload.removed,
+                       " removed for a new dimension)",
                        needs_restart ? "; other changes take effect after a restart" : ""));
 }
 

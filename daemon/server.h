@@ -74,8 +74,8 @@ class Server {
   boost::asio::io_context io_;
   DaemonCounters counters_;
   engine::StreamTable table_;
-  RequestHandler handler_;
   Publisher publisher_;
+  RequestHandler handler_;
   RateLimitedLog client_errors_;
   SessionContext session_context_;
   boost::asio::ip::tcp::acceptor acceptor_;

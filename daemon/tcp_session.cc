@@ -134,6 +134,12 @@ void TcpSession::HandleFrame(std::string_view frame) {
       QueueMessage(reply);
       return;
     }
+    case mled::v1::ClientMessage::kReset: {
+      mled::v1::ServerMessage reply;
+      context_.handler->Reset(request.reset(), reply.mutable_ack());
+      if (request.reset().seq() != 0) QueueMessage(reply);
+      return;
+    }
     case mled::v1::ClientMessage::kStats: {
       mled::v1::ServerMessage reply;
       context_.handler->Stats(request.stats(), reply.mutable_stats());
@@ -143,7 +149,8 @@ void TcpSession::HandleFrame(std::string_view frame) {
     case mled::v1::ClientMessage::KIND_NOT_SET:
       context_.counters->frames_malformed.fetch_add(1, std::memory_order_relaxed);
       QueueError(mled::v1::MALFORMED_FRAME,
-                 "ClientMessage has none of ingest, subscribe, query or stats set; nothing done");
+                 "ClientMessage has none of ingest, subscribe, query, reset or stats set; "
+                 "nothing done");
       return;
   }
 }
@@ -162,7 +169,16 @@ void TcpSession::HandleSubscribe(const mled::v1::Subscribe& subscribe) {
   const std::vector<std::string> patterns(subscribe.streams().begin(), subscribe.streams().end());
   context_.counters->subscribers_current.fetch_add(1, std::memory_order_relaxed);
   context_.publisher->Add(weak_from_this(), id, engine::StreamMatcher(patterns),
-                          absl::Milliseconds(subscribe.interval_ms()));
+                          absl::Milliseconds(subscribe.interval_ms()), subscribe.anomalies());
+}
+
+void TcpSession::DeliverAnomaly(const mled::v1::Anomaly& anomaly) {
+  auto message = std::make_shared<mled::v1::ServerMessage>();
+  *message->mutable_anomaly() = anomaly;
+  asio::post(socket_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
+    if (self->closed_ || self->close_when_flushed_) return;
+    self->QueueMessage(*message);
+  });
 }
 
 void TcpSession::DeliverUpdate(uint32_t subscription_id, mled::v1::Estimates update) {

@@ -69,6 +69,9 @@ class TcpSession final : public UpdateSink, public std::enable_shared_from_this<
   void Shutdown();
   // UpdateSink; any thread.
   void DeliverUpdate(uint32_t subscription_id, mled::v1::Estimates update) override;
+  // Queued behind the acks and answers already queued, and sent at once; not coalesced (each
+  // is an event), but bounded like them by max_session_write_bytes.
+  void DeliverAnomaly(const mled::v1::Anomaly& anomaly) override;
 
  private:
   struct PendingUpdate {

@@ -5,6 +5,7 @@
 
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -14,11 +15,12 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 
-// Every field of Config, and of the messages inside it, has a flag of the same name.
+// Every field of Config, and of `limits`, has a flag of the same name (the stream rules are
+// one text-format flag each).
 void ExpectFlagsFor(const Descriptor* descriptor) {
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
-    if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+    if (field->message_type() == mled::v1::Limits::descriptor()) {
       ExpectFlagsFor(field->message_type());
       continue;
     }
@@ -53,17 +55,103 @@ TEST(ConfigTest, ExampleConfigLoadsAndStatesTheDefaults) {
   absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, {});
   absl::StatusOr<mled::v1::Config> defaults = MergeWithFlags(nullptr, {});
   ASSERT_TRUE(merged.ok() && defaults.ok());
+  // The default rule is spelled out in the file but left unset by default: compare its meaning.
+  absl::StatusOr<DaemonConfig> from_file = ResolveConfig(*merged);
+  absl::StatusOr<DaemonConfig> built_in = ResolveConfig(*defaults);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  ASSERT_TRUE(built_in.ok()) << built_in.status();
+  const engine::StreamRule& file_rule = from_file->rules->default_rule();
+  const engine::StreamRule& built_in_rule = built_in->rules->default_rule();
+  EXPECT_EQ(file_rule.name, built_in_rule.name);
+  EXPECT_TRUE(file_rule.estimator == built_in_rule.estimator);
+  EXPECT_EQ(file_rule.dim, built_in_rule.dim);
+  EXPECT_TRUE(file_rule.anomaly == built_in_rule.anomaly);
+  EXPECT_EQ(from_file->rules->size(), 0u);
+  merged->clear_default_rule();
+
   std::string difference;
   google::protobuf::util::MessageDifferencer differencer;
   differencer.ReportDifferencesToString(&difference);
   EXPECT_TRUE(differencer.Compare(*defaults, *merged)) << difference;
-  // And it sets every field explicitly, so it documents each one.
+  // And it sets every field explicitly (but the rules list, shown in comments), so it
+  // documents each one, down to every field of the default rule's anomaly policy.
   std::vector<const FieldDescriptor*> set;
   file->GetReflection()->ListFields(*file, &set);
-  EXPECT_EQ(static_cast<int>(set.size()), mled::v1::Config::descriptor()->field_count());
+  EXPECT_EQ(static_cast<int>(set.size()), mled::v1::Config::descriptor()->field_count() - 1);
+  set.clear();
   file->limits().GetReflection()->ListFields(file->limits(), &set);
   EXPECT_EQ(static_cast<int>(set.size()), mled::v1::Limits::descriptor()->field_count());
-  ASSERT_TRUE(ResolveConfig(*merged).ok());
+  set.clear();
+  const mled::v1::AnomalyPolicy& anomaly = file->default_rule().anomaly();
+  anomaly.GetReflection()->ListFields(anomaly, &set);
+  // Three threshold forms share one oneof: one is set.
+  EXPECT_EQ(static_cast<int>(set.size()), mled::v1::AnomalyPolicy::descriptor()->field_count() - 2);
+}
+
+// Every example config in config/ loads and resolves.
+TEST(ConfigTest, RulesExampleLoads) {
+  absl::StatusOr<mled::v1::Config> file =
+      LoadConfigFile(std::string(MLED_SOURCE_DIR) + "/config/rules-example.textproto");
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, {});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  absl::StatusOr<DaemonConfig> resolved = ResolveConfig(*merged);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->rules->size(), 3u);
+}
+
+TEST(ConfigTest, RulesFlagsReplaceTheFileRules) {
+  absl::StatusOr<mled::cli::ParsedCommandLine> parsed = cli::ParseCommandLine(
+      DaemonCommand(),
+      {"--rules=rules { match: \"a/*\" window { length: \"1m\" } }",
+       "--default_rule=exponential { half_life: \"10s\" } anomaly { p_value: 0.001 }"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<mled::v1::Config> file = ParseConfigText(
+      "rules { match: \"b/*\" } rules { match: \"c/*\" }", "test.textproto");
+  ASSERT_TRUE(file.ok());
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, parsed->given);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  ASSERT_EQ(merged->rules_size(), 1);
+  EXPECT_EQ(merged->rules(0).match(0), "a/*");
+  EXPECT_EQ(merged->default_rule().exponential().half_life(), "10s");
+  absl::StatusOr<DaemonConfig> resolved = ResolveConfig(*merged);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->rules->Match("a/x").estimator.kind, mled::v1::ESTIMATOR_WINDOW);
+  EXPECT_EQ(resolved->rules->Match("zzz").estimator.kind, mled::v1::ESTIMATOR_EXPONENTIAL);
+}
+
+TEST(ConfigTest, BadRuleFlagIsAClearError) {
+  absl::StatusOr<mled::cli::ParsedCommandLine> parsed =
+      cli::ParseCommandLine(DaemonCommand(), {"--rules=rules { match: \"a\" bogus: 1 }"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(nullptr, parsed->given);
+  ASSERT_FALSE(merged.ok());
+  EXPECT_THAT(merged.status().message(), testing::HasSubstr("--rules"));
+  EXPECT_THAT(merged.status().message(), testing::HasSubstr("bogus"));
+}
+
+TEST(ConfigTest, InvalidRulesAreRejectedWithTheRuleAndField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"rules { name: \"r\" window { length: \"5m\" } }", "no match patterns"},
+      {"rules { name: \"r\" match: \"x\" exponential { half_life: \"-1s\" } }", "half_life"},
+      {"rules { name: \"r\" match: \"x\" window { length: \"nope\" } }", "window.length"},
+      {"rules { name: \"r\" match: \"x\" window { length: \"5m\" buckets: 0 } }",
+       "window.buckets"},
+      {"rules { name: \"r\" match: \"x\" anomaly { p_value: 1.5 } }", "p_value"},
+      {"rules { name: \"r\" match: \"x\" anomaly { abs_z: 4 } }", "abs_z"},
+      {"rules { name: \"r\" match: \"x\" anomaly { cooldown: \"soon\" } }", "cooldown"},
+      {"rules { name: \"r\" match: \"x\" dim: 100000 }", "max_dim"},
+  };
+  for (const auto& [text, expected] : cases) {
+    absl::StatusOr<mled::v1::Config> file = ParseConfigText(text, "test.textproto");
+    ASSERT_TRUE(file.ok()) << text << ": " << file.status();
+    absl::StatusOr<mled::v1::Config> merged = MergeWithFlags(&*file, {});
+    ASSERT_TRUE(merged.ok());
+    absl::StatusOr<DaemonConfig> resolved = ResolveConfig(*merged);
+    ASSERT_FALSE(resolved.ok()) << text;
+    EXPECT_THAT(resolved.status().message(), testing::HasSubstr(expected)) << text;
+    EXPECT_THAT(resolved.status().message(), testing::HasSubstr("\"r\"")) << text;
+  }
 }
 
 TEST(ConfigTest, GivenFlagsOverrideTheFile) {

@@ -20,24 +20,6 @@
 namespace mled::integration {
 namespace {
 
-// A file under the test's temporary directory, removed when it goes out of scope.
-class TempFile {
- public:
-  TempFile(const std::string& name, const std::string& contents)
-      : path_(absl::StrCat(testing::TempDir(), "mled_it_", getpid(), "_", name)) {
-    Write(contents);
-  }
-  ~TempFile() { std::remove(path_.c_str()); }
-  void Write(const std::string& contents) {
-    std::ofstream out(path_, std::ios::trunc);
-    out << contents;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 absl::StatusOr<mled::v1::Ack> IngestStreams(Client& client, uint64_t seq,
                                             const std::vector<std::string>& streams) {
   mled::v1::Ingest ingest;

@@ -232,6 +232,13 @@ ProgramResult RunProgram(const std::string& binary, const std::vector<std::strin
   return result;
 }
 
+ProgramResult RunMled(std::vector<std::string> args, bool ephemeral) {
+  if (ephemeral) {
+    args.insert(args.begin(), {"--listen=127.0.0.1:0", "--udp=127.0.0.1:0"});
+  }
+  return RunProgram(MledBinary(), args, absl::Seconds(30));
+}
+
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
     const std::vector<std::string>& flags, absl::Duration startup_timeout) {
   std::vector<std::string> args;

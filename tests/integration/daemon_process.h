@@ -104,6 +104,10 @@ ProgramResult RunProgram(const std::string& binary, const std::vector<std::strin
                          absl::Duration timeout = absl::Seconds(30),
                          const std::string& stdin_path = "");
 
+// Runs mled with `args` to completion (for runs expected to fail at startup), on ephemeral
+// loopback ports unless `ephemeral` is false.
+ProgramResult RunMled(std::vector<std::string> args, bool ephemeral = true);
+
 class DaemonProcess {
  public:
   // How long Start waits for the startup line by default (generous for sanitizer builds on a

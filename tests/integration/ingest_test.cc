@@ -38,7 +38,7 @@ std::vector<int64_t> ShuffledTimes(uint64_t seed, size_t n, int64_t base) {
 class IngestTest : public testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start());
+    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start({kEstimatesOnly}));
     ASSERT_OK_AND_ASSIGN(client_, Connect(daemon_->tcp_address()));
   }
 

@@ -164,7 +164,8 @@ TEST(SlowSubscriberTest, NonReaderIsDisconnectedWhileProducerKeepsGettingAcks) {
 
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<DaemonProcess> daemon,
                        DaemonProcess::Start({absl::StrCat("--max_session_write_bytes=",
-                                                          kMaxWriteBytes)}));
+                                                          kMaxWriteBytes),
+                                             kEstimatesOnly}));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Client> producer, Connect(daemon->tcp_address()));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Client> monitor, Connect(daemon->tcp_address()));
   // Create the streams first, so every update carries all of them from the start.

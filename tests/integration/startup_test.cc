@@ -17,23 +17,6 @@
 namespace mled::integration {
 namespace {
 
-// Runs mled with `args` on ephemeral loopback ports unless `args` choose their own.
-ProgramResult RunMled(std::vector<std::string> args, bool ephemeral = true) {
-  if (ephemeral) {
-    args.insert(args.begin(), {"--listen=127.0.0.1:0", "--udp=127.0.0.1:0"});
-  }
-  return RunProgram(MledBinary(), args, absl::Seconds(30));
-}
-
-// The number of non-empty lines.
-size_t LineCount(const std::string& text) {
-  size_t lines = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StripAsciiWhitespace(line).empty()) ++lines;
-  }
-  return lines;
-}
-
 void ExpectOneLineNaming(const ProgramResult& result, const std::string& name) {
   EXPECT_EQ(LineCount(result.err), 1u) << "stderr:\n" << result.err;
   EXPECT_TRUE(absl::StrContains(result.err, name)) << "stderr does not name " << name << ":\n"

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,13 +10,17 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <numbers>
 #include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace mled::integration {
 
@@ -65,32 +70,135 @@ absl::StatusOr<mled::v1::ServerMessage> ReceiveAny(Client& client, absl::Duratio
   return status;
 }
 
-absl::StatusOr<mled::v1::Ack> IngestAndWaitAck(Client& client, const mled::v1::Ingest& ingest,
-                                               absl::Duration timeout) {
-  if (ingest.seq() == 0) return absl::InvalidArgumentError("IngestAndWaitAck needs seq != 0");
-  const absl::Time deadline = absl::Now() + timeout;
-  if (absl::Status sent = client.Send(IngestMessage(ingest), deadline); !sent.ok()) return sent;
+namespace {
+
+// Receives until the Ack of `seq` (of an Ingest or a Reset, named `what`), skipping subscription
+// updates and anomalies. Another Ack, or an Error, is FAILED_PRECONDITION.
+absl::StatusOr<mled::v1::Ack> WaitForAck(Client& client, uint64_t seq, absl::string_view what,
+                                         absl::Time deadline) {
   while (true) {
     absl::StatusOr<mled::v1::ServerMessage> message = ReceiveAny(client, deadline - absl::Now());
     if (!message.ok()) {
       return absl::Status(message.status().code(),
-                          absl::StrCat("waiting for the ack of seq ", ingest.seq(), ": ",
+                          absl::StrCat("waiting for the ack of ", what, " seq ", seq, ": ",
                                        message.status().message()));
     }
     if (message->has_error()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("Error instead of the ack of seq ", ingest.seq(), ": ",
-                       message->error().ShortDebugString()));
+      return absl::FailedPreconditionError(absl::StrCat("Error instead of the ack of ", what,
+                                                        " seq ", seq, ": ",
+                                                        message->error().ShortDebugString()));
     }
     if (message->has_ack()) {
-      if (message->ack().seq() != ingest.seq()) {
-        return absl::FailedPreconditionError(absl::StrCat("expected the ack of seq ", ingest.seq(),
-                                                          ", got ", message->ack().ShortDebugString()));
+      if (message->ack().seq() != seq) {
+        return absl::FailedPreconditionError(absl::StrCat("expected the ack of ", what, " seq ",
+                                                          seq, ", got ",
+                                                          message->ack().ShortDebugString()));
       }
       return message->ack();
     }
     // A subscription update or anomaly: not ours.
   }
+}
+
+}  // namespace
+
+absl::StatusOr<mled::v1::Ack> IngestAndWaitAck(Client& client, const mled::v1::Ingest& ingest,
+                                               absl::Duration timeout) {
+  if (ingest.seq() == 0) return absl::InvalidArgumentError("IngestAndWaitAck needs seq != 0");
+  const absl::Time deadline = absl::Now() + timeout;
+  if (absl::Status sent = client.Send(IngestMessage(ingest), deadline); !sent.ok()) return sent;
+  return WaitForAck(client, ingest.seq(), "ingest", deadline);
+}
+
+absl::StatusOr<mled::v1::Ack> IngestBatch(Client& client, uint64_t seq, const std::string& stream,
+                                          uint32_t dim, std::vector<double> values,
+                                          absl::Duration timeout) {
+  mled::v1::Ingest ingest;
+  ingest.set_seq(seq);
+  *ingest.add_batches() = MakeBatch(stream, dim, std::move(values));
+  return IngestAndWaitAck(client, ingest, timeout);
+}
+
+mled::v1::ClientMessage ResetRequest(const std::vector<std::string>& streams, uint64_t seq) {
+  mled::v1::ClientMessage message;
+  for (const std::string& stream : streams) message.mutable_reset()->add_streams(stream);
+  message.mutable_reset()->set_seq(seq);
+  return message;
+}
+
+absl::StatusOr<mled::v1::Ack> ResetAndWaitAck(Client& client,
+                                              const std::vector<std::string>& streams,
+                                              uint64_t seq, absl::Duration timeout) {
+  if (seq == 0) return absl::InvalidArgumentError("ResetAndWaitAck needs seq != 0");
+  const absl::Time deadline = absl::Now() + timeout;
+  if (absl::Status sent = client.Send(ResetRequest(streams, seq), deadline); !sent.ok()) {
+    return sent;
+  }
+  return WaitForAck(client, seq, "reset", deadline);
+}
+
+absl::Status SubscribeAndSync(Client& client, const std::vector<std::string>& streams,
+                              uint32_t interval_ms, bool anomalies, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  mled::v1::ClientMessage message;
+  for (const std::string& stream : streams) message.mutable_subscribe()->add_streams(stream);
+  message.mutable_subscribe()->set_interval_ms(interval_ms);
+  message.mutable_subscribe()->set_anomalies(anomalies);
+  if (absl::Status sent = client.Send(message, deadline); !sent.ok()) return sent;
+  return QueryEstimates(client, {"no-such-stream-just-a-barrier"}, deadline - absl::Now())
+      .status();
+}
+
+absl::StatusOr<std::vector<mled::v1::ServerMessage>> DrainUntilBarrier(Client& client,
+                                                                       absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  mled::v1::ClientMessage request;
+  const uint64_t id = next_query_id.fetch_add(1);
+  request.mutable_query()->set_id(id);
+  request.mutable_query()->add_streams("no-such-stream-just-a-barrier");
+  if (absl::Status sent = client.Send(request, deadline); !sent.ok()) return sent;
+  std::vector<mled::v1::ServerMessage> before;
+  while (true) {
+    absl::StatusOr<mled::v1::ServerMessage> message = ReceiveAny(client, deadline - absl::Now());
+    if (!message.ok()) return message.status();
+    if (message->has_estimates() && message->estimates().query_id() == id) return before;
+    before.push_back(*std::move(message));
+  }
+}
+
+absl::StatusOr<mled::v1::Anomaly> WaitForAnomaly(Client& client, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    absl::StatusOr<mled::v1::ServerMessage> message = ReceiveAny(client, deadline - absl::Now());
+    if (!message.ok()) {
+      return absl::Status(message.status().code(), absl::StrCat("waiting for an Anomaly: ",
+                                                                message.status().message()));
+    }
+    if (message->has_anomaly()) return message->anomaly();
+  }
+}
+
+absl::StatusOr<mled::v1::DaemonStats> ReloadConfig(DaemonProcess& daemon, Client& client,
+                                                   absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<mled::v1::DaemonStats> before = FetchDaemonStats(client, timeout);
+  if (!before.ok()) return before.status();
+  const uint64_t reloads = before->config_reloads() + before->config_reloads_failed();
+  if (!daemon.SendSignal(SIGHUP)) {
+    return absl::InternalError(absl::StrCat("cannot send SIGHUP to mled (pid ", daemon.pid(), ")"));
+  }
+  absl::StatusOr<mled::v1::DaemonStats> after = PollStats(
+      client,
+      [reloads](const mled::v1::DaemonStats& stats) {
+        return stats.config_reloads() + stats.config_reloads_failed() > reloads;
+      },
+      std::max(deadline - absl::Now(), absl::Seconds(1)));
+  if (!after.ok()) {
+    return absl::Status(after.status().code(),
+                        absl::StrCat("SIGHUP: ", after.status().message(), "\nmled stderr:\n",
+                                     Tail(daemon.StderrText())));
+  }
+  return after;
 }
 
 absl::StatusOr<mled::v1::Estimates> QueryEstimates(Client& client,
@@ -196,6 +304,31 @@ absl::Status SendDatagram(const std::string& address, const std::string& bytes) 
     return absl::InternalError(absl::StrCat("sendto ", address, ": ", std::strerror(error)));
   }
   return absl::OkStatus();
+}
+
+TempFile::TempFile(const std::string& name, const std::string& contents)
+    : path_(absl::StrCat(testing::TempDir(), "mled_it_", getpid(), "_", name)) {
+  Write(contents);
+}
+
+TempFile::~TempFile() { std::remove(path_.c_str()); }
+
+void TempFile::Write(const std::string& contents) {
+  // A new file renamed over the old one: the daemon never reads a half-written config.
+  const std::string temporary = absl::StrCat(path_, ".tmp");
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << contents;
+  }
+  std::rename(temporary.c_str(), path_.c_str());
+}
+
+size_t LineCount(const std::string& text) {
+  size_t lines = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StripAsciiWhitespace(line).empty()) ++lines;
+  }
+  return lines;
 }
 
 Reference TwoPassReference(const std::vector<double>& rows, uint32_t dim) {

@@ -1,6 +1,7 @@
 // Helpers shared by the integration tests: status assertions, message builders, the common
-// request/answer exchanges over mlectl's blocking Client, UDP datagrams, and an independent
-// long double two-pass reference for the estimates.
+// request/answer exchanges over mlectl's blocking Client (ingest, query, stats, subscribe, reset,
+// anomalies, SIGHUP reloads), UDP datagrams, temporary files, and an independent long double
+// two-pass reference for the estimates.
 //
 // Every wait is bounded (kWait unless told otherwise); nothing sleeps a fixed time to "let the
 // daemon catch up": tests poll with a deadline instead.
@@ -53,6 +54,11 @@ using Client = mled::mlectl::Client;
 // can be slow; a healthy daemon answers in milliseconds.
 inline constexpr absl::Duration kWait = absl::Seconds(15);
 
+// Turns anomaly scoring off, for tests that compare estimates with a two-pass reference over
+// every accepted row: under the default policy an (unlikely, but possible) anomaly would stay out
+// of the model. Scoring is tested in anomaly_test, rules_test and reset_test.
+inline constexpr char kEstimatesOnly[] = "--default_rule=anomaly { enabled: false }";
+
 // Connects to `address` (HOST:PORT) within kWait.
 absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& address);
 
@@ -96,6 +102,43 @@ absl::StatusOr<mled::v1::DaemonStats> PollStats(
     Client& client, const std::function<bool(const mled::v1::DaemonStats&)>& done,
     absl::Duration timeout = kWait);
 
+// Sends a Subscribe and returns once the daemon has registered it: frames of one connection are
+// handled in order, so once a later query on `client` is answered, the Subscribe was handled.
+absl::Status SubscribeAndSync(Client& client, const std::vector<std::string>& streams,
+                              uint32_t interval_ms, bool anomalies,
+                              absl::Duration timeout = kWait);
+
+// Sends a barrier query and returns every message that arrived before its answer (the answer
+// itself left out). A session's strand runs what was posted to it in order, so everything the
+// daemon had queued for this connection before it read the barrier (an Anomaly posted by another
+// connection's ingest whose Ack the test has already seen, say) is in the result.
+absl::StatusOr<std::vector<mled::v1::ServerMessage>> DrainUntilBarrier(
+    Client& client, absl::Duration timeout = kWait);
+
+// Receives until an Anomaly arrives, skipping anything else (updates, acks); DEADLINE_EXCEEDED
+// if none does within `timeout`.
+absl::StatusOr<mled::v1::Anomaly> WaitForAnomaly(Client& client, absl::Duration timeout = kWait);
+
+// Ingests one StreamBatch (`values` row after row) with `seq` != 0 and returns its Ack.
+absl::StatusOr<mled::v1::Ack> IngestBatch(Client& client, uint64_t seq, const std::string& stream,
+                                          uint32_t dim, std::vector<double> values,
+                                          absl::Duration timeout = kWait);
+
+// A Reset of `streams` (names or globs) with `seq` (0: no Ack).
+mled::v1::ClientMessage ResetRequest(const std::vector<std::string>& streams, uint64_t seq);
+
+// Sends a Reset with `seq` != 0 and returns its Ack, skipping other messages.
+absl::StatusOr<mled::v1::Ack> ResetAndWaitAck(Client& client,
+                                              const std::vector<std::string>& streams,
+                                              uint64_t seq, absl::Duration timeout = kWait);
+
+// Sends SIGHUP to `daemon` (started with --config) and waits until it has finished that reload,
+// applied or refused, by polling its DaemonStats over `client` until config_reloads +
+// config_reloads_failed has grown. Returns the stats after the reload. Reloads are counted only
+// after the new rules are in place, so whatever the test sends next sees them.
+absl::StatusOr<mled::v1::DaemonStats> ReloadConfig(DaemonProcess& daemon, Client& client,
+                                                   absl::Duration timeout = kWait);
+
 // Receives the next message within `timeout`. Unlike Client::Receive, an `Error` from the daemon
 // is returned as a message (has_error()), so tests can inspect it. UNAVAILABLE when the daemon
 // closed the connection.
@@ -103,6 +146,27 @@ absl::StatusOr<mled::v1::ServerMessage> ReceiveAny(Client& client, absl::Duratio
 
 // Sends one UDP datagram to `address` (HOST:PORT).
 absl::Status SendDatagram(const std::string& address, const std::string& bytes);
+
+// ---- Files and output ----------------------------------------------------------------------
+
+// A file under the test's temporary directory, removed when it goes out of scope.
+class TempFile {
+ public:
+  TempFile(const std::string& name, const std::string& contents);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  // Replaces the contents.
+  void Write(const std::string& contents);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The number of non-blank lines of `text`.
+size_t LineCount(const std::string& text);
 
 // ---- Reference ------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ namespace {
 class UdpTest : public testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start());
+    ASSERT_OK_AND_ASSIGN(daemon_, DaemonProcess::Start({kEstimatesOnly}));
     ASSERT_FALSE(daemon_->udp_address().empty()) << daemon_->startup_line();
     ASSERT_OK_AND_ASSIGN(client_, Connect(daemon_->tcp_address()));
   }
