@@ -18,7 +18,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::vector<const Command*> AllCommands() {
-  return {&SendCommand(), &SubscribeCommand(), &QueryCommand(), &StatsCommand(), &BenchCommand()};
+  return {&SendCommand(),  &SubscribeCommand(), &QueryCommand(),
+          &ResetCommand(), &StatsCommand(),     &BenchCommand()};
 }
 
 TEST(CommandHelpTest, ExplainsEveryFlagOfEveryCommand) {
@@ -83,7 +84,8 @@ TEST(ParseCommandLineTest, UsageErrors) {
   EXPECT_EQ(error(QueryCommand(), {"--noaddr"}), "unknown flag --noaddr");  // not a bool
   EXPECT_THAT(error(SendCommand(), {"--batch=many"}), HasSubstr("bad value \"many\" for --batch"));
   EXPECT_THAT(error(SendCommand(), {"--batch"}), HasSubstr("--batch needs a value"));
-  EXPECT_THAT(error(StatsCommand(), {"--addr=localhost"}), HasSubstr("--addr: \"localhost\" is not HOST:PORT"));
+  EXPECT_THAT(error(StatsCommand(), {"--addr=localhost"}),
+              HasSubstr("--addr: \"localhost\" is not HOST:PORT"));
 }
 
 }  // namespace

@@ -1,17 +1,26 @@
 // The commands of mlectl end to end against FakeMled: what they send, print and exit with.
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/udp.hpp"
 #include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/tools/fake_mled.h"
@@ -55,12 +64,18 @@ std::string WriteFile(const std::string& name, const std::string& text) {
 }
 
 // Records every request; acks ingests like mled, rejecting samples with a non-finite value.
+// With `return_scores` it scores every accepted row with a toy model: the first row of a stream
+// is warm-up, every later one scores x[0] against a threshold of 10, with p-value exp(-x[0]) and
+// d² = x[0]². A Reset clears the streams seen so far that match its globs (fnmatch), and an empty
+// one is rejected, as by mled.
 class Recorder {
  public:
   FakeMled::Reply operator()(const mled::v1::ClientMessage& request) {
     std::lock_guard<std::mutex> lock(mutex_);
     requests_.push_back(request);
+    if (request.has_reset()) return std::vector{AnswerReset(request.reset())};
     if (!request.has_ingest()) return std::vector<mled::v1::ServerMessage>{};
+    const bool scores = request.ingest().return_scores();
     mled::v1::ServerMessage reply;
     mled::v1::Ack& ack = *reply.mutable_ack();
     ack.set_seq(request.ingest().seq());
@@ -69,6 +84,7 @@ class Recorder {
       if (std::all_of(sample.x().begin(), sample.x().end(),
                       [](double x) { return std::isfinite(x); })) {
         ack.set_accepted(ack.accepted() + 1);
+        if (scores) *ack.add_scores() = Score(sample.stream(), sample.x(0), i, false, 0);
         continue;
       }
       ack.set_rejected(ack.rejected() + 1);
@@ -79,8 +95,14 @@ class Recorder {
       rejection.set_index(static_cast<uint32_t>(i));
       rejection.set_rows(1);
     }
-    for (const mled::v1::StreamBatch& batch : request.ingest().batches()) {
-      ack.set_accepted(ack.accepted() + batch.values_size() / std::max<uint32_t>(batch.dim(), 1));
+    for (int i = 0; i < request.ingest().batches_size(); ++i) {
+      const mled::v1::StreamBatch& batch = request.ingest().batches(i);
+      const int dim = static_cast<int>(std::max<uint32_t>(batch.dim(), 1));
+      const int rows = batch.values_size() / dim;
+      ack.set_accepted(ack.accepted() + rows);
+      for (int row = 0; scores && row < rows; ++row) {
+        *ack.add_scores() = Score(batch.stream(), batch.values(row * dim), i, true, row);
+      }
     }
     return std::vector{reply};
   }
@@ -91,8 +113,46 @@ class Recorder {
   }
 
  private:
+  mled::v1::RowScore Score(const std::string& stream, double x0, int index, bool batch, int row) {
+    mled::v1::RowScore score;
+    score.set_index(static_cast<uint32_t>(index));
+    score.set_batch(batch);
+    score.set_row(static_cast<uint32_t>(row));
+    if (!seen_.insert(stream).second) {
+      score.set_scored(true);
+      score.set_score(x0);
+      score.set_threshold(10);
+      score.set_p_value(std::exp(-x0));
+      score.set_mahalanobis2(x0 * x0);
+      score.set_anomaly(x0 > 10);
+    }
+    return score;
+  }
+
+  mled::v1::ServerMessage AnswerReset(const mled::v1::Reset& reset) {
+    mled::v1::ServerMessage reply;
+    mled::v1::Ack& ack = *reply.mutable_ack();
+    ack.set_seq(reset.seq());
+    if (reset.streams().empty()) {
+      ack.set_rejected(1);
+      mled::v1::Rejection& rejection = *ack.add_rejections();
+      rejection.set_code(mled::v1::INVALID_ARGUMENT);
+      rejection.set_message("a Reset must name streams (\"*\" for all)");
+      return reply;
+    }
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      const bool match = std::any_of(
+          reset.streams().begin(), reset.streams().end(),
+          [&](const std::string& glob) { return fnmatch(glob.c_str(), it->c_str(), 0) == 0; });
+      if (match) ack.set_accepted(ack.accepted() + 1);
+      it = match ? seen_.erase(it) : std::next(it);
+    }
+    return reply;
+  }
+
   std::mutex mutex_;
   std::vector<mled::v1::ClientMessage> requests_;
+  std::set<std::string> seen_;  // streams with a row since they began or were reset
 };
 
 TEST(SendTest, ReportsRejectionsWithTheirInputLine) {
@@ -159,6 +219,129 @@ TEST(SendTest, ConnectionRefused) {
       SendCommand(), {absl::StrCat("--addr=127.0.0.1:", mled::testing::UnusedPort()), path});
   EXPECT_EQ(result.exit_code, kExitFailure);
   EXPECT_THAT(result.err, HasSubstr("Connection refused (is mled running?"));
+}
+
+TEST(SendTest, ScoresArePrintedPerAcceptedRowInInputOrder) {
+  Recorder recorder;
+  FakeMled mled(std::ref(recorder));
+  const std::string path = WriteFile("scores.txt", "a 1\na 2\nb nan\na 12\nc 1 2\nc,3,4\n");
+  const Result result =
+      RunCommand(SendCommand(), {"--addr=" + mled.address(), "--batch=2", "--scores", path});
+  EXPECT_EQ(result.exit_code, kExitFailure);  // for the rejected line, not for the anomaly
+  EXPECT_EQ(result.out,
+            "a x=1 warm-up\n"
+            "a x=2 score=2 threshold=10 p=0.135 d2=4\n"
+            "a x=12 score=12 threshold=10 p=6.14e-06 d2=144 ANOMALY\n"
+            "c x=[1,2] warm-up\n"
+            "c x=[3,4] score=3 threshold=10 p=0.0498 d2=9\n"
+            "sent 6 samples: accepted 5, rejected 1; scored 3, anomalies 1\n");
+  EXPECT_EQ(result.err, path + ":3: rejected stream \"b\": INVALID_ARGUMENT: x[0] is not finite\n");
+  const std::vector<mled::v1::ClientMessage> requests = recorder.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  for (const mled::v1::ClientMessage& request : requests) {
+    EXPECT_TRUE(request.ingest().return_scores());
+    EXPECT_NE(request.ingest().seq(), 0u);
+  }
+}
+
+TEST(SendTest, WithoutScoresNoneAreAskedFor) {
+  Recorder recorder;
+  FakeMled mled(std::ref(recorder));
+  const Result result = RunCommand(
+      SendCommand(), {"--addr=" + mled.address(), WriteFile("noscores.txt", "a 1\na 2\n")});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  EXPECT_EQ(result.out, "sent 2 samples: accepted 2, rejected 0\n");
+  ASSERT_EQ(recorder.requests().size(), 1u);
+  EXPECT_FALSE(recorder.requests()[0].ingest().return_scores());
+}
+
+TEST(SendTest, ScoresAsJsonLines) {
+  Recorder recorder;
+  FakeMled mled(std::ref(recorder));
+  const std::string path = WriteFile("scores.json.txt", "a 1\na 2\nb 0.5 1.5\na 12\n");
+  const Result result = RunCommand(
+      SendCommand(), {"--addr=" + mled.address(), "--batch=3", "--scores", "--json", path});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  // stdout is JSON lines only; the summary goes to stderr.
+  EXPECT_EQ(result.err, "sent 4 samples: accepted 4, rejected 0; scored 2, anomalies 1\n");
+  const std::vector<std::string> lines = absl::StrSplit(result.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u);
+  std::vector<google::protobuf::Struct> rows(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[i], &rows[i]).ok()) << lines[i];
+  }
+  const auto field = [&](size_t i, const std::string& name) -> const google::protobuf::Value& {
+    return rows[i].fields().at(name);
+  };
+  EXPECT_EQ(field(0, "seq").string_value(), "1");
+  EXPECT_EQ(field(0, "stream").string_value(), "a");
+  EXPECT_FALSE(field(0, "scored").bool_value());
+  EXPECT_EQ(field(1, "x").list_value().values(0).number_value(), 2);
+  EXPECT_TRUE(field(1, "scored").bool_value());
+  EXPECT_EQ(field(2, "stream").string_value(), "b");
+  ASSERT_EQ(field(2, "x").list_value().values_size(), 2);
+  EXPECT_EQ(field(2, "x").list_value().values(1).number_value(), 1.5);
+  EXPECT_EQ(field(2, "index").number_value(), 2);
+  EXPECT_EQ(field(3, "seq").string_value(), "2");
+  EXPECT_EQ(field(3, "index").number_value(), 0);
+  EXPECT_EQ(field(3, "score").number_value(), 12);
+  EXPECT_TRUE(field(3, "anomaly").bool_value());
+}
+
+TEST(SendTest, AScoreOfNoSentRowIsAnError) {
+  FakeMled mled([](const mled::v1::ClientMessage& request) -> FakeMled::Reply {
+    mled::v1::ServerMessage reply;
+    reply.mutable_ack()->set_seq(request.ingest().seq());
+    reply.mutable_ack()->set_accepted(1);
+    reply.mutable_ack()->add_scores()->set_index(5);
+    return std::vector{reply};
+  });
+  const Result result = RunCommand(
+      SendCommand(), {"--addr=" + mled.address(), "--scores", WriteFile("one.txt", "a 1\n")});
+  EXPECT_EQ(result.exit_code, kExitFailure);
+  EXPECT_THAT(result.err,
+              HasSubstr("mled scored sample 5 of message seq 1, which has no such row"));
+}
+
+TEST(SendTest, AcknowledgementsAreTakenInWhileTheInputPauses) {
+  // mled answers with a seq that was never sent: the error shows when send reads that Ack.
+  FakeMled mled([](const mled::v1::ClientMessage& request) -> FakeMled::Reply {
+    mled::v1::ServerMessage reply;
+    reply.mutable_ack()->set_seq(request.ingest().seq() + 100);
+    return std::vector{reply};
+  });
+  const std::string fifo = ::testing::TempDir() + "/live.fifo";
+  std::remove(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::promise<Result> done;
+  std::future<Result> result = done.get_future();
+  std::thread sender([&] {
+    done.set_value(RunCommand(SendCommand(), {"--addr=" + mled.address(), "--batch=10", "--scores",
+                                              "--window=16", fifo}));
+  });
+  std::ofstream live(fifo);  // a live source: one line, then nothing (yet)
+  live << "a 1\n" << std::flush;
+  // Neither the batch nor the window is full, yet the sample goes out and its Ack is read while
+  // the input waits.
+  const bool answered_while_waiting =
+      result.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  live.close();  // the end of the input, which ends send either way
+  sender.join();
+  EXPECT_TRUE(answered_while_waiting);
+  const Result ended = result.get();
+  EXPECT_EQ(ended.exit_code, kExitFailure);
+  EXPECT_THAT(ended.err, HasSubstr("mled acknowledged seq 101 while seq 1 was the oldest"));
+  std::remove(fifo.c_str());
+}
+
+TEST(SendTest, ScoresNeedTcpAndJsonNeedsScores) {
+  const std::string path = WriteFile("usage.txt", "a 1\n");
+  Result result = RunCommand(SendCommand(), {"--scores", "--udp", path});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_THAT(result.err, HasSubstr("--scores needs acknowledgements"));
+  result = RunCommand(SendCommand(), {"--json", path});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_THAT(result.err, HasSubstr("it needs --scores"));
 }
 
 // Answers a query with one good and one degenerate estimate.
@@ -242,6 +425,113 @@ TEST(SubscribeTest, TimeoutBeforeCountFails) {
   EXPECT_THAT(result.err, HasSubstr("received 1 of 3 updates within --timeout=200ms"));
 }
 
+// Answers a subscription with an anomaly event, then an update.
+FakeMled::Reply AnomalyThenUpdate(const mled::v1::ClientMessage& request) {
+  mled::v1::ServerMessage event;
+  mled::v1::Anomaly& anomaly = *event.mutable_anomaly();
+  anomaly.set_stream("cpu");
+  anomaly.set_time_unix_nano(int64_t{1714564800123000000});
+  anomaly.add_x(9.5);
+  anomaly.add_mean(0.5);
+  anomaly.set_score(41.4);
+  anomaly.set_threshold(13.1);
+  anomaly.set_p_value(2.26e-19);
+  anomaly.set_mahalanobis2(81);
+  anomaly.set_suppressed(2);
+  anomaly.set_rule("default");
+  mled::v1::ServerMessage update = *AnswerQuery(request)->begin();
+  update.mutable_estimates()->set_query_id(0);
+  return std::vector{event, update};
+}
+
+TEST(SubscribeTest, PrintsAnomalyLinesAsTheyArrive) {
+  Recorder recorder;
+  FakeMled mled([&recorder](const mled::v1::ClientMessage& request) {
+    recorder(request);
+    return AnomalyThenUpdate(request);
+  });
+  const Result result = RunCommand(SubscribeCommand(), {"--addr=" + mled.address(), "--count=1",
+                                                        "--anomalies", "--timeout=10s"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  const std::vector<std::string> lines = absl::StrSplit(result.out, '\n');
+  ASSERT_GE(lines.size(), 2u);
+  // The time is local, so only its shape is fixed.
+  EXPECT_THAT(lines[0], ::testing::MatchesRegex(
+                            "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.123 "
+                            "anomaly cpu rule=default x=9\\.5 mean=0\\.5 score=41\\.4 "
+                            "threshold=13\\.1 p=2\\.26e-19 d2=81 z=\\+9 \\(\\+2 suppressed\\)"));
+  EXPECT_THAT(lines[1], ::testing::StartsWith("# update 1 at "));
+  ASSERT_EQ(recorder.requests().size(), 1u);
+  EXPECT_TRUE(recorder.requests()[0].subscribe().anomalies());
+}
+
+TEST(SubscribeTest, JsonAnomaliesCarryTheNewFields) {
+  FakeMled mled(AnomalyThenUpdate);
+  const Result result = RunCommand(SubscribeCommand(), {"--addr=" + mled.address(), "--count=1",
+                                                        "--anomalies", "--json", "--timeout=10s"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  const std::vector<std::string> lines = absl::StrSplit(result.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  mled::v1::ServerMessage parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[0], &parsed).ok());
+  EXPECT_EQ(parsed.anomaly().mahalanobis2(), 81);
+  EXPECT_EQ(parsed.anomaly().suppressed(), 2u);
+  EXPECT_EQ(parsed.anomaly().rule(), "default");
+  EXPECT_THAT(lines[1], HasSubstr("\"estimates\""));
+}
+
+TEST(ResetTest, ClearsTheMatchingStreams) {
+  Recorder recorder;
+  FakeMled mled(std::ref(recorder));
+  Result result = RunCommand(SendCommand(), {"--addr=" + mled.address(), "--scores",
+                                             WriteFile("reset.txt", "a/1 1\na/2 1\nb 1\n")});
+  ASSERT_EQ(result.exit_code, kExitOk) << result.err;
+
+  result = RunCommand(ResetCommand(), {"--addr=" + mled.address(), "a/*", "nosuch"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  EXPECT_EQ(result.out, "reset 2 streams\n");
+  EXPECT_EQ(result.err, "");
+  const mled::v1::ClientMessage request = recorder.requests().back();
+  ASSERT_TRUE(request.has_reset());
+  EXPECT_NE(request.reset().seq(), 0u);
+  EXPECT_THAT(
+      std::vector<std::string>(request.reset().streams().begin(), request.reset().streams().end()),
+      ::testing::ElementsAre("a/*", "nosuch"));
+
+  result = RunCommand(ResetCommand(), {"--addr=" + mled.address(), "--json", "*"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  mled::v1::ServerMessage parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(result.out, &parsed).ok()) << result.out;
+  EXPECT_EQ(parsed.ack().accepted(), 1u);  // b
+
+  result = RunCommand(ResetCommand(), {"--addr=" + mled.address(), "*"});
+  EXPECT_EQ(result.exit_code, kExitOk) << result.err;
+  EXPECT_EQ(result.out, "reset 0 streams\n");
+  EXPECT_EQ(result.err, "mlectl: no stream matches\n");
+}
+
+TEST(ResetTest, RejectionIsAFailure) {
+  Recorder recorder;
+  FakeMled mled([&recorder](const mled::v1::ClientMessage& request) {
+    mled::v1::ClientMessage empty = request;
+    empty.mutable_reset()->clear_streams();  // as if mlectl had sent none
+    return recorder(empty);
+  });
+  const Result result = RunCommand(ResetCommand(), {"--addr=" + mled.address(), "x"});
+  EXPECT_EQ(result.exit_code, kExitFailure);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "mlectl: mled rejected the reset: INVALID_ARGUMENT: a Reset must name streams "
+            "(\"*\" for all)\n");
+}
+
+TEST(ResetTest, NeedsAGlob) {
+  const Result result = RunCommand(ResetCommand(), {});
+  EXPECT_EQ(result.exit_code, kExitUsage);
+  EXPECT_THAT(result.err, HasSubstr("mlectl reset: needs at least one GLOB; use '*' (quoted for "
+                                    "the shell) for every stream"));
+}
+
 TEST(StatsTest, PrintsOneCounterPerLine) {
   FakeMled mled([](const mled::v1::ClientMessage& request) -> FakeMled::Reply {
     mled::v1::ServerMessage reply;
@@ -251,6 +541,11 @@ TEST(StatsTest, PrintsOneCounterPerLine) {
     stats.set_samples_accepted(42);
     (*stats.mutable_samples_rejected_by_code())["RESOURCE_EXHAUSTED"] = 1;
     (*stats.mutable_samples_rejected_by_code())["INVALID_ARGUMENT"] = 2;
+    stats.set_anomalies(5);
+    stats.set_anomaly_events_sent(4);
+    stats.set_streams_reset(3);
+    stats.set_config_reloads(2);
+    stats.set_config_reloads_failed(1);
     return std::vector{reply};
   });
   const Result result = RunCommand(StatsCommand(), {"--addr=" + mled.address()});
@@ -258,6 +553,8 @@ TEST(StatsTest, PrintsOneCounterPerLine) {
   EXPECT_THAT(result.out, HasSubstr("\nstreams 3\nsamples_accepted 42\nsamples_rejected 0\n"
                                     "samples_rejected_by_code.INVALID_ARGUMENT 2\n"
                                     "samples_rejected_by_code.RESOURCE_EXHAUSTED 1\n"));
+  EXPECT_THAT(result.out, HasSubstr("\nanomalies 5\nanomaly_events_sent 4\nstreams_reset 3\n"
+                                    "config_reloads 2\nconfig_reloads_failed 1\n"));
   EXPECT_THAT(result.out, Not(HasSubstr("id ")));
 }
 

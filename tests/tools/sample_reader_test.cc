@@ -128,6 +128,19 @@ TEST(SampleReaderTest, ErrorsNameTheInputAndLine) {
   EXPECT_EQ(reader.line(), 4);
 }
 
+TEST(SampleReaderTest, InputAtHandUntilTheEnd) {
+  std::istringstream in("a 1\nb 2\n");
+  SampleReader reader(&in, "in", SampleFormat::kAuto);
+  ParsedSample sample;
+  EXPECT_TRUE(reader.InputAtHand());
+  ASSERT_TRUE(*reader.Next(&sample));
+  EXPECT_TRUE(reader.InputAtHand());
+  ASSERT_TRUE(*reader.Next(&sample));
+  EXPECT_FALSE(reader.InputAtHand());
+  EXPECT_FALSE(*reader.Next(&sample));
+  EXPECT_FALSE(reader.InputAtHand());
+}
+
 TEST(ParseSampleFormatTest, Names) {
   EXPECT_EQ(*ParseSampleFormat("auto"), SampleFormat::kAuto);
   EXPECT_EQ(*ParseSampleFormat("lines"), SampleFormat::kLines);

@@ -9,6 +9,7 @@ namespace mled::mlectl {
 const Command& SendCommand();       // send.cc
 const Command& SubscribeCommand();  // subscribe.cc
 const Command& QueryCommand();      // query.cc
+const Command& ResetCommand();      // reset.cc
 const Command& StatsCommand();      // stats.cc
 const Command& BenchCommand();      // bench.cc
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/mlectl/value_text.h"
 
 namespace mled::mlectl {
 namespace {
@@ -14,25 +15,67 @@ namespace {
 // Vectors show at most this many entries.
 constexpr size_t kMaxVectorEntries = 4;
 
-enum Column { kStream, kCount, kDim, kMean, kVariance, kUnbiased, kNll, kMeanNll, kColumns };
-constexpr std::array<const char*, kColumns> kHeaders = {"STREAM",   "N",        "D",   "MEAN",
-                                                        "VAR(MLE)", "VAR(N-1)", "NLL", "MEAN_NLL"};
+enum Column {
+  kStream,
+  kEstimator,
+  kCount,
+  kEffectiveCount,
+  kDim,
+  kMean,
+  kVariance,
+  kUnbiased,
+  kNll,
+  kMeanNll,
+  kAnomalies,
+  kLastPValue,
+  kColumns
+};
+constexpr std::array<const char*, kColumns> kHeaders = {
+    "STREAM",   "EST",      "N",   "N_EFF",    "D",         "MEAN",
+    "VAR(MLE)", "VAR(N-1)", "NLL", "MEAN_NLL", "ANOMALIES", "LAST_P"};
 using Row = std::array<std::string, kColumns>;
 
-// Six significant digits; "-" for what is not a finite number, so NaN never reaches the screen.
-std::string Number(double value) {
-  return std::isfinite(value) ? absl::StrFormat("%.6g", value) : "-";
+// Counts read best right-aligned; names, kinds and vectors left-aligned.
+bool RightAligned(size_t column) {
+  return column == kCount || column == kEffectiveCount || column == kDim || column == kAnomalies;
 }
 
 // One number, or "[a, b, c, ...]" for several.
 std::string Vector(const std::vector<double>& values) {
-  if (values.size() == 1) return Number(values[0]);
+  if (values.size() == 1) return FormatNumber(values[0]);
   std::string out = "[";
   for (size_t i = 0; i < values.size() && i < kMaxVectorEntries; ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : ", ", Number(values[i]));
+    absl::StrAppend(&out, i == 0 ? "" : ", ", FormatNumber(values[i]));
   }
   absl::StrAppend(&out, values.size() > kMaxVectorEntries ? ", ...]" : "]");
   return out;
+}
+
+std::string EstimatorName(mled::v1::Estimator estimator) {
+  switch (estimator) {
+    case mled::v1::ESTIMATOR_CUMULATIVE:
+      return "cum";
+    case mled::v1::ESTIMATOR_EXPONENTIAL:
+      return "exp";
+    case mled::v1::ESTIMATOR_WINDOW:
+      return "win";
+    default:
+      return "-";
+  }
+}
+
+// The samples the model stands on: the daemon's effective count when it reports one, else N.
+double EffectiveCount(const mled::v1::Estimate& estimate) {
+  const double reported = estimate.effective_count();
+  return std::isfinite(reported) && reported > 0 ? reported : static_cast<double>(estimate.count());
+}
+
+// A count that may be fractional (Kish's effective count): whole numbers as integers, others
+// with one decimal, never in exponent form.
+std::string Count(double count) {
+  if (!std::isfinite(count) || count < 0) return "-";
+  return count == std::floor(count) ? absl::StrFormat("%.0f", count)
+                                    : absl::StrFormat("%.1f", count);
 }
 
 Row FormatRow(const mled::v1::Estimate& estimate) {
@@ -42,21 +85,29 @@ Row FormatRow(const mled::v1::Estimate& estimate) {
        ++i) {
     variance.push_back(estimate.covariance(static_cast<int>(i * dim + i)));
   }
+  const double n = EffectiveCount(estimate);
   std::vector<double> unbiased;
-  if (estimate.count() > 1) {
-    const double n = static_cast<double>(estimate.count());
+  if (n > 1) {
     for (double v : variance) unbiased.push_back(v * n / (n - 1));
   }
   const std::vector<double> mean(estimate.mean().begin(), estimate.mean().end());
   Row row;
   row[kStream] = estimate.stream();
+  row[kEstimator] = EstimatorName(estimate.estimator());
   row[kCount] = absl::StrCat(estimate.count());
+  // Without an estimator or effective count the daemon predates them: nothing to show.
+  row[kEffectiveCount] =
+      estimate.estimator() == mled::v1::ESTIMATOR_UNSPECIFIED && estimate.effective_count() == 0
+          ? "-"
+          : Count(n);
   row[kDim] = absl::StrCat(dim);
   row[kMean] = mean.empty() ? "-" : Vector(mean);
   row[kVariance] = variance.empty() ? "-" : Vector(variance);
   row[kUnbiased] = unbiased.empty() ? "-" : Vector(unbiased);
-  row[kNll] = estimate.has_nll() ? Number(estimate.nll()) : "degenerate";
-  row[kMeanNll] = estimate.has_mean_nll() ? Number(estimate.mean_nll()) : "-";
+  row[kNll] = estimate.has_nll() ? FormatNumber(estimate.nll()) : "degenerate";
+  row[kMeanNll] = estimate.has_mean_nll() ? FormatNumber(estimate.mean_nll()) : "-";
+  row[kAnomalies] = absl::StrCat(estimate.anomalies());
+  row[kLastPValue] = estimate.has_last_p_value() ? FormatPValue(estimate.last_p_value()) : "-";
   return row;
 }
 
@@ -78,8 +129,7 @@ std::string FormatEstimateTable(absl::Span<const mled::v1::Estimate* const> rows
   for (const Row& row : cells) {
     std::string line;
     for (size_t c = 0; c < kColumns; ++c) {
-      // Stream names and vectors read best left-aligned; the scalar counts right-aligned.
-      const bool right = c == kCount || c == kDim;
+      const bool right = RightAligned(c);
       const size_t pad = width[c] - row[c].size();
       if (right) line.append(pad, ' ');
       line += row[c];

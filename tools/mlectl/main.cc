@@ -14,7 +14,8 @@ namespace mled::mlectl {
 namespace {
 
 std::vector<const Command*> AllCommands() {
-  return {&SendCommand(), &SubscribeCommand(), &QueryCommand(), &StatsCommand(), &BenchCommand()};
+  return {&SendCommand(),  &SubscribeCommand(), &QueryCommand(),
+          &ResetCommand(), &StatsCommand(),     &BenchCommand()};
 }
 
 const Command* FindCommand(absl::string_view name) {
@@ -50,8 +51,10 @@ std::string MainHelp() {
       "examples:\n"
       "  printf 'cpu 0.5\\ncpu 0.7\\ncpu 0.6\\n' | mlectl send\n"
       "  mlectl send --format=csv samples.csv\n"
-      "  mlectl subscribe 'cpu*'\n"
+      "  mlectl send --scores samples.txt\n"
+      "  mlectl subscribe --anomalies 'cpu*'\n"
       "  mlectl query --json 'robot/*'\n"
+      "  mlectl reset 'robot/*'\n"
       "  mlectl bench --streams=1000 --mode=batch --duration=5s\n");
   return out;
 }
@@ -71,7 +74,7 @@ int Main(const std::vector<std::string>& args) {
     if (command == nullptr || args.size() > 2) {
       absl::FPrintF(stderr,
                     "mlectl: usage: mlectl help COMMAND (one of send, subscribe, query, "
-                    "stats, bench)\n");
+                    "reset, stats, bench)\n");
       return kExitUsage;
     }
     std::fputs(CommandHelp(*command).c_str(), stdout);

@@ -44,11 +44,14 @@ const Command& QueryCommand() {
           "Asks mled for the current estimates of the streams matching the GLOBs (names or\n"
           "fnmatch patterns: '*' matches any run of characters including '/', '?' one\n"
           "character, [...] a class; quote them for the shell). No GLOB means every stream, up\n"
-          "to the daemon's query cap; unknown names are left out. Prints a table: N samples,\n"
-          "dimension D, the mean, the MLE variance (for D > 1 the diagonal of the MLE\n"
-          "covariance), the unbiased variance N/(N-1)*VAR(MLE), the negative log-likelihood at\n"
-          "the MLE and its mean per sample; 'degenerate' when the model has none (N <= D or\n"
-          "constant data).\n",
+          "to the daemon's query cap; unknown names are left out. Prints a table: the estimator\n"
+          "EST (cum: every sample, exp: exponential forgetting, win: sliding window), N samples,\n"
+          "the effective count N_EFF the model stands on (N but for exp), dimension D, the\n"
+          "mean, the MLE variance (for D > 1 the diagonal of the MLE covariance), the unbiased\n"
+          "variance N_EFF/(N_EFF-1)*VAR(MLE), the negative log-likelihood at the MLE and its\n"
+          "mean per sample ('degenerate' when the model has none: N <= D or constant data), the\n"
+          "ANOMALIES flagged since the stream began or was reset, and LAST_P, the p-value of\n"
+          "the latest scored sample ('-' before any).\n",
       .flags = {kAddrFlag, {"timeout"}, {"json"}},
       .run = RunQuery,
   };

@@ -39,4 +39,17 @@ absl::StatusOr<mled::v1::ServerMessage> FetchStats(Client& client, absl::Duratio
       "statistics", timeout);
 }
 
+absl::StatusOr<mled::v1::ServerMessage> ResetStreams(Client& client,
+                                                     const std::vector<std::string>& globs,
+                                                     absl::Duration timeout) {
+  const uint64_t seq = NextRequestId();
+  mled::v1::ClientMessage request;
+  request.mutable_reset()->set_seq(seq);
+  for (const std::string& glob : globs) request.mutable_reset()->add_streams(glob);
+  return client.Call(
+      request,
+      [seq](const mled::v1::ServerMessage& m) { return m.has_ack() && m.ack().seq() == seq; },
+      "acknowledgement of the reset", timeout);
+}
+
 }  // namespace mled::mlectl

@@ -1,5 +1,6 @@
 // The request-and-answer exchanges of the wire protocol, shared by the commands that need them:
-// a Query answered by the Estimates carrying its id, a StatsRequest answered by DaemonStats.
+// a Query answered by the Estimates carrying its id, a StatsRequest answered by DaemonStats, a
+// Reset answered by the Ack carrying its seq.
 // Messages of other kinds that arrive meanwhile (a subscription's updates) are skipped.
 //
 // Same threading as the Client they are given.
@@ -24,6 +25,15 @@ absl::StatusOr<mled::v1::ServerMessage> QueryEstimates(Client& client,
 
 // The daemon's counters, as the whole ServerMessage.
 absl::StatusOr<mled::v1::ServerMessage> FetchStats(Client& client, absl::Duration timeout);
+
+// Clears the streams matching `globs` (must not be empty: mled rejects that) and returns the
+// answering Ack as the whole ServerMessage: `accepted` counts the streams cleared; a rejected
+// Reset has `rejected` 1 and a Rejection saying why. The Reset's seq comes from the counter of
+// request ids (the first request of a process gets 1), so the connection must not also carry
+// Ingests with seqs of their own, whose Acks could be taken for the answer.
+absl::StatusOr<mled::v1::ServerMessage> ResetStreams(Client& client,
+                                                     const std::vector<std::string>& globs,
+                                                     absl::Duration timeout);
 
 }  // namespace mled::mlectl
 

@@ -79,6 +79,8 @@ absl::StatusOr<bool> ParseSampleLine(absl::string_view line, SampleFormat format
 SampleReader::SampleReader(std::istream* in, std::string name, SampleFormat format)
     : in_(in), name_(std::move(name)), format_(format) {}
 
+bool SampleReader::InputAtHand() const { return in_->rdbuf()->in_avail() > 0; }
+
 absl::StatusOr<bool> SampleReader::Next(ParsedSample* sample) {
   while (std::getline(*in_, text_)) {
     ++line_;

@@ -60,6 +60,10 @@ class SampleReader {
   // DATA_LOSS if reading fails.
   absl::StatusOr<bool> Next(ParsedSample* sample);
 
+  // Whether input is at hand, so that Next will not wait for a slow source (a terminal, a pipe,
+  // `tail -f`) to write more: some of it is buffered or readable now. False at the end too.
+  bool InputAtHand() const;
+
   // The line number (from 1) of the sample returned last, or of the line that failed.
   int64_t line() const { return line_; }
 

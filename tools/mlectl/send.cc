@@ -1,9 +1,13 @@
 // mlectl send: read samples from a file or stdin and ingest them.
 //
 // Samples are grouped into Ingest messages of --batch samples (and never more bytes than one
-// frame, or one datagram with --udp, may carry). Over TCP every message has a seq, up to
-// --window of them are in flight before the first is acknowledged, and each Ack's rejections are
-// mapped back to the input lines of the samples they name.
+// frame, or one datagram with --udp, may carry); a message goes out as soon as it is full, and
+// whenever the input pauses. Over TCP every message has a seq, up to --window of them are in
+// flight before the first is acknowledged (all are awaited whenever the input pauses, so that a
+// live source sees its answers at once), and each Ack's rejections are mapped back to the input
+// lines of the samples they name. With --scores every Ingest asks for the scores of its rows
+// (`Ingest.return_scores`), and each Ack's scores are printed as it arrives, mapped back to the
+// stream and values of the rows they name (score_lines.h).
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -26,10 +30,14 @@
 #include "tools/mlectl/common_flags.h"
 #include "tools/mlectl/datagram_sender.h"
 #include "tools/mlectl/sample_reader.h"
+#include "tools/mlectl/score_lines.h"
 
 ABSL_FLAG(std::string, format, "auto",
           "input format: lines ('stream v1 v2 ...'), csv ('stream,v1,v2,...'), or auto (per\n"
           "line: CSV when the line has a comma)");
+ABSL_FLAG(bool, scores, false,
+          "ask mled for the score of every accepted sample and print one line per sample as\n"
+          "the acknowledgements arrive (TCP only; with --json one JSON object per sample)");
 
 namespace mled::mlectl {
 namespace {
@@ -51,7 +59,8 @@ class BatchSink {
   // The largest serialized Ingest the transport carries.
   virtual size_t max_message_bytes() const = 0;
   virtual absl::Status Send(Batch batch) = 0;
-  // Waits for what is still unacknowledged.
+  // Waits for what is still unacknowledged (at the end, and whenever the input pauses); sending
+  // may go on afterwards.
   virtual absl::Status Finish() = 0;
   // The summary line, and whether anything was rejected.
   virtual std::string Summary() const = 0;
@@ -82,12 +91,36 @@ void ReportRejections(const mled::v1::Ack& ack, const Batch& sent, const std::st
   }
 }
 
+// What to print of the scores that Acks return: nothing (and none are asked for), a line of text
+// or of JSON per row.
+enum class ScoreOutput { kNone, kText, kJson };
+
+// Prints the score of every row that `ack` scores, as its line; DATA_LOSS when a score names no
+// row of `sent`.
+absl::Status PrintScores(const mled::v1::Ack& ack, const mled::v1::Ingest& sent,
+                         ScoreOutput output) {
+  for (const mled::v1::RowScore& score : ack.scores()) {
+    const absl::StatusOr<IngestRow> row = FindScoredRow(sent, score);
+    if (!row.ok()) return absl::DataLossError(row.status().message());
+    const std::string line = output == ScoreOutput::kJson ? RowScoreJson(sent.seq(), *row, score)
+                                                          : FormatRowScore(*row, score);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 // TCP: every batch gets a seq; at most `window` are unacknowledged at a time.
 class AckedSink : public BatchSink {
  public:
   AckedSink(std::unique_ptr<Client> client, size_t window, absl::Duration timeout,
-            std::string input)
-      : client_(std::move(client)), window_(window), timeout_(timeout), input_(std::move(input)) {}
+            std::string input, ScoreOutput scores)
+      : client_(std::move(client)),
+        window_(window),
+        timeout_(timeout),
+        input_(std::move(input)),
+        scores_(scores) {}
 
   size_t max_message_bytes() const override {
     return wire::kDefaultMaxFrameBytes - 2 * wire::kMaxVarintBytes;  // room for the framing
@@ -99,6 +132,7 @@ class AckedSink : public BatchSink {
       if (!status.ok()) return status;
     }
     batch.ingest.set_seq(++last_seq_);
+    batch.ingest.set_return_scores(scores_ != ScoreOutput::kNone);
     samples_ += batch.lines.size();
     // Lend the Ingest to a ClientMessage for framing, then take it back for the Ack.
     mled::v1::ClientMessage message;
@@ -118,8 +152,12 @@ class AckedSink : public BatchSink {
   }
 
   std::string Summary() const override {
-    return absl::StrFormat("sent %d samples: accepted %d, rejected %d", samples_, accepted_,
-                           rejected_);
+    std::string summary = absl::StrFormat("sent %d samples: accepted %d, rejected %d", samples_,
+                                          accepted_, rejected_);
+    if (scores_ != ScoreOutput::kNone) {
+      absl::StrAppendFormat(&summary, "; scored %d, anomalies %d", scored_, anomalies_);
+    }
+    return summary;
   }
   bool rejected_any() const override { return rejected_ > 0; }
 
@@ -144,6 +182,20 @@ class AckedSink : public BatchSink {
     accepted_ += reply_.ack().accepted();
     rejected_ += reply_.ack().rejected();
     ReportRejections(reply_.ack(), sent, input_);
+    if (scores_ != ScoreOutput::kNone) {
+      absl::Status status = PrintScores(reply_.ack(), sent.ingest, scores_);
+      if (!status.ok()) return status;
+      for (const mled::v1::RowScore& score : reply_.ack().scores()) {
+        scored_ += score.scored();
+        anomalies_ += score.anomaly();
+      }
+      if (reply_.ack().accepted() > 0 && reply_.ack().scores().empty() && !warned_no_scores_) {
+        warned_no_scores_ = true;
+        absl::FPrintF(stderr,
+                      "mlectl: mled at %s returned no scores (is it older than --scores?)\n",
+                      client_->address());
+      }
+    }
     in_flight_.pop_front();
     return absl::OkStatus();
   }
@@ -152,10 +204,14 @@ class AckedSink : public BatchSink {
   size_t window_;
   absl::Duration timeout_;
   std::string input_;
+  ScoreOutput scores_;
   uint64_t last_seq_ = 0;
   uint64_t samples_ = 0;
   uint64_t accepted_ = 0;
   uint64_t rejected_ = 0;
+  uint64_t scored_ = 0;     // rows mled scored (with --scores)
+  uint64_t anomalies_ = 0;  // and of those, flagged as anomalies
+  bool warned_no_scores_ = false;
   std::deque<Batch> in_flight_;
   mled::v1::ServerMessage reply_;
 };
@@ -190,15 +246,26 @@ class DatagramSink : public BatchSink {
 };
 
 // Reads every sample, groups them into batches of at most `batch_samples` samples and
-// `sink.max_message_bytes()` bytes, and sends them. A bad input line stops the reading; it is
-// returned in `input_error`, after what came before it was sent. The status is the sink's.
+// `sink.max_message_bytes()` bytes, and sends each batch as soon as it is full. Whenever the input
+// pauses (a live source: a terminal, a pipe, `tail -f`), the batch so far is sent and every answer
+// awaited, so that rejections and scores show at once rather than with the next input. A bad
+// input line stops the reading; it is returned in `input_error`, after what came before it was
+// sent. The status is the sink's.
 absl::Status SendAll(SampleReader& reader, const std::string& input, size_t batch_samples,
                      BatchSink& sink, absl::Status* input_error) {
   const size_t max_bytes = sink.max_message_bytes();
   ParsedSample parsed;
   mled::v1::Sample sample;
   Batch batch;
+  const auto send_batch = [&]() -> absl::Status {
+    return batch.lines.empty() ? absl::OkStatus() : sink.Send(std::exchange(batch, Batch{}));
+  };
   while (true) {
+    if (!reader.InputAtHand()) {
+      absl::Status status = send_batch();
+      if (status.ok()) status = sink.Finish();
+      if (!status.ok()) return status;
+    }
     absl::StatusOr<bool> more = reader.Next(&parsed);
     if (!more.ok()) *input_error = more.status();
     if (!more.ok() || !*more) break;
@@ -213,19 +280,20 @@ absl::Status SendAll(SampleReader& reader, const std::string& input, size_t batc
                           input, reader.line(), entry_bytes, max_bytes));
       break;
     }
-    if (batch.lines.size() == batch_samples || batch.bytes + entry_bytes > max_bytes) {
-      absl::Status status = sink.Send(std::exchange(batch, Batch{}));
+    if (batch.bytes + entry_bytes > max_bytes) {
+      absl::Status status = send_batch();
       if (!status.ok()) return status;
     }
     *batch.ingest.add_samples() = sample;
     batch.bytes += entry_bytes;
     batch.lines.push_back(reader.line());
+    if (batch.lines.size() == batch_samples) {
+      absl::Status status = send_batch();
+      if (!status.ok()) return status;
+    }
   }
-  if (!batch.lines.empty()) {
-    absl::Status status = sink.Send(std::move(batch));
-    if (!status.ok()) return status;
-  }
-  return sink.Finish();
+  absl::Status status = send_batch();
+  return status.ok() ? sink.Finish() : status;
 }
 
 int RunSend(const std::vector<std::string>& positional) {
@@ -237,6 +305,16 @@ int RunSend(const std::vector<std::string>& positional) {
   const int32_t window = absl::GetFlag(FLAGS_window);
   if (batch_samples < 1 || window < 1) {
     return UsageError(command, "--batch and --window must be at least 1");
+  }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const ScoreOutput scores = !absl::GetFlag(FLAGS_scores) ? ScoreOutput::kNone
+                             : json                       ? ScoreOutput::kJson
+                                                          : ScoreOutput::kText;
+  if (scores != ScoreOutput::kNone && absl::GetFlag(FLAGS_udp)) {
+    return UsageError(command, "--scores needs acknowledgements, which UDP does not have");
+  }
+  if (json && scores == ScoreOutput::kNone) {
+    return UsageError(command, "--json prints the scores: it needs --scores");
   }
 
   const std::string path = positional.empty() ? "-" : positional[0];
@@ -263,13 +341,14 @@ int RunSend(const std::vector<std::string>& positional) {
     absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(address, timeout);
     if (!client.ok()) return Fail(client.status());
     sink = std::make_unique<AckedSink>(std::move(*client), static_cast<size_t>(window), timeout,
-                                       input);
+                                       input, scores);
   }
 
   absl::Status input_error;
   const absl::Status status =
       SendAll(reader, input, static_cast<size_t>(batch_samples), *sink, &input_error);
-  absl::PrintF("%s\n", sink->Summary());
+  // With --json stdout carries only JSON lines; the summary goes to stderr.
+  absl::FPrintF(json ? stderr : stdout, "%s\n", sink->Summary());
   std::fflush(stdout);
   if (!status.ok()) return Fail(status);
   if (!input_error.ok()) {
@@ -299,9 +378,33 @@ const Command& SendCommand() {
           "Samples go out in Ingest messages of --batch samples. Over TCP each message is\n"
           "acknowledged; every rejected sample is reported on stderr with its input line, code\n"
           "and reason. Prints 'sent N samples: accepted A, rejected R' and exits 1 if anything\n"
-          "was rejected. A live source (tail -f) may want --batch=1, since a message goes out\n"
-          "only when full or at the end of the input.\n",
-      .flags = {kAddrFlag, {"format"}, {"batch"}, {"window", "16"}, {"udp"}, {"timeout"}},
+          "was rejected. A message goes out when it is full, at the end of the input, and\n"
+          "whenever the input pauses (a live source such as 'tail -f'), when send also waits\n"
+          "for the answers to what it sent, so that they are reported at once.\n"
+          "\n"
+          "With --scores (TCP only) every message asks mled to return the score of each sample\n"
+          "it accepted, and one line per accepted sample is printed as soon as its message is\n"
+          "acknowledged, in input order:\n"
+          "\n"
+          "  STREAM x=X warm-up                                 not scored (the stream warms up,\n"
+          "                                                     its model is degenerate, or its\n"
+          "                                                     rule does not score)\n"
+          "  STREAM x=X score=S threshold=T p=P d2=D2 [ANOMALY]\n"
+          "\n"
+          "X is the sample as sent (\"[x1,x2,...]\" for D > 1), S = -log p(x) in nats under the\n"
+          "model before the sample, T the score at which it would be an anomaly, P its p-value\n"
+          "and D2 its squared Mahalanobis distance; ANOMALY marks a flagged sample. The summary\n"
+          "adds '; scored N, anomalies K'. With --json each line is instead one JSON object, the\n"
+          "mled.v1.RowScore with the message's \"seq\" and the sample's \"stream\" and \"x\", and\n"
+          "the summary goes to stderr. Anomalies do not change the exit status.\n",
+      .flags = {kAddrFlag,
+                {"format"},
+                {"batch"},
+                {"window", "16"},
+                {"udp"},
+                {"scores"},
+                {"json"},
+                {"timeout"}},
       .run = RunSend,
   };
   return command;

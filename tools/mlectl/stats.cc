@@ -88,8 +88,10 @@ const Command& StatsCommand() {
       .description =
           "Prints mled's counters (mled.v1.DaemonStats), one 'name value' per line: streams,\n"
           "samples accepted and rejected (also by code, as samples_rejected_by_code.CODE),\n"
-          "frames, bytes, UDP datagrams, connections, subscribers, updates and queries. Times\n"
-          "are in nanoseconds (time_unix_nano, uptime_ns).\n",
+          "frames, bytes, UDP datagrams, connections, subscribers, updates and queries,\n"
+          "anomalies flagged and anomaly events sent, streams reset, and configuration reloads\n"
+          "applied and refused. Counters a newer mled adds are printed too. Times are in\n"
+          "nanoseconds (time_unix_nano, uptime_ns).\n",
       .flags = {kAddrFlag, {"timeout"}, {"json"}},
       .run = RunStats,
   };

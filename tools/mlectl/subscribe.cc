@@ -3,7 +3,8 @@
 // Three ways to show them: a live table redrawn in place when stdout is a terminal (every stream
 // seen so far, each with its latest estimate, since a tick only carries the streams that
 // changed), appended table blocks otherwise (one per update, just the streams it carries), or
-// one JSON line per message with --json.
+// one JSON line per message with --json. Anomaly events (score_lines.h) are shown the moment they
+// arrive in every style: appended as a line, or redrawn below the live table.
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -26,12 +27,16 @@
 #include "tools/mlectl/common_flags.h"
 #include "tools/mlectl/estimate_table.h"
 #include "tools/mlectl/json_line.h"
+#include "tools/mlectl/score_lines.h"
+#include "tools/mlectl/value_text.h"
 
 ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
           "how often mled sends updates (sent as Subscribe.interval_ms; 0 = the daemon's\n"
           "--publish_interval); a tick with no changed matching stream sends nothing");
 ABSL_FLAG(int64_t, count, 0, "exit after this many updates (0 = run until Ctrl-C or --timeout)");
-ABSL_FLAG(bool, anomalies, false, "also receive and print anomaly events of the matching streams");
+ABSL_FLAG(bool, anomalies, false,
+          "also receive anomaly events of the matching streams and print each one as it\n"
+          "arrives (see the description for its line)");
 
 namespace mled::mlectl {
 namespace {
@@ -40,18 +45,6 @@ namespace {
 constexpr size_t kAnomaliesShown = 5;
 // Connecting gets this long when --timeout is 0 (no limit on the subscription itself).
 constexpr absl::Duration kDefaultConnectTimeout = absl::Seconds(5);
-
-std::string LocalTime(int64_t unix_nanos) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::FromUnixNanos(unix_nanos),
-                          absl::LocalTimeZone());
-}
-
-std::string FormatAnomaly(const mled::v1::Anomaly& anomaly) {
-  return absl::StrFormat("%s anomaly %s x=[%s] score=%.6g p=%.3g threshold=%.6g",
-                         LocalTime(anomaly.time_unix_nano()), anomaly.stream(),
-                         absl::StrJoin(anomaly.x(), ", "), anomaly.score(), anomaly.p_value(),
-                         anomaly.threshold());
-}
 
 // Table rows the terminal has room for, leaving lines for the header and anomalies.
 size_t TerminalRows() {
@@ -81,7 +74,7 @@ class Display {
       ++updates_;
       if (style_ == Style::kBlocks) {
         std::printf("# update %lld at %s: %d streams\n%s\n", static_cast<long long>(updates_),
-                    LocalTime(message.estimates().time_unix_nano()).c_str(),
+                    FormatLocalTime(message.estimates().time_unix_nano()).c_str(),
                     message.estimates().estimates_size(),
                     FormatEstimateTable(message.estimates()).c_str());
       } else {
@@ -92,6 +85,7 @@ class Display {
       }
     }
     if (style_ == Style::kLive) Redraw();
+    // Flushed at once, also into a pipe or file: an anomaly is worth nothing late.
     std::fflush(stdout);
   }
 
@@ -104,7 +98,7 @@ class Display {
     std::printf("\x1b[H\x1b[2J");
     std::printf("mled %s  update %lld at %s  %zu streams  (Ctrl-C to quit)\n\n", address_.c_str(),
                 static_cast<long long>(updates_),
-                updates_ == 0 ? "-" : LocalTime(time_unix_nano_).c_str(), latest_.size());
+                updates_ == 0 ? "-" : FormatLocalTime(time_unix_nano_).c_str(), latest_.size());
     std::fputs(FormatEstimateTable(rows, TerminalRows()).c_str(), stdout);
     if (!anomalies_.empty()) {
       std::printf("\n%s\n", absl::StrJoin(anomalies_, "\n").c_str());
@@ -181,7 +175,19 @@ const Command& SubscribeCommand() {
           "On a terminal the table is redrawn in place and keeps every stream seen so far;\n"
           "otherwise each update is appended as a block starting with a '# update' line; with\n"
           "--json each message is one line of JSON (mled.v1.ServerMessage). The columns are\n"
-          "those of 'mlectl query'. Ctrl-C ends the subscription (exit 0).\n",
+          "those of 'mlectl query'. Ctrl-C ends the subscription (exit 0).\n"
+          "\n"
+          "With --anomalies every anomaly event is printed the moment it arrives, as one line\n"
+          "(below the live table, or appended; with --json as its ServerMessage):\n"
+          "\n"
+          "  TIME anomaly STREAM rule=RULE x=X mean=MEAN score=S threshold=T p=P d2=D2 [z=Z]\n"
+          "       [(+N suppressed)]\n"
+          "\n"
+          "TIME is local, to the millisecond; X is the sample (\"[x1,x2,...]\" for D > 1) and\n"
+          "MEAN the mean of the model it was scored against; S = -log p(x) in nats crossed the\n"
+          "threshold T; P is the p-value and D2 the squared Mahalanobis distance; for D = 1,\n"
+          "Z = sign(x - mean)*sqrt(D2). '(+N suppressed)' counts the anomalies of the stream\n"
+          "whose events the cooldown suppressed since the previous event.\n",
       .flags = {kAddrFlag, {"interval"}, {"count"}, {"timeout", "0"}, {"anomalies"}, {"json"}},
       .run = RunSubscribe,
   };
