@@ -5,7 +5,7 @@
 #   bench/e2e.sh [BUILD_DIR]        (default: build; run scripts/build build first)
 #
 # Prints one line per measurement; bench/README.md records the results. Each run is bounded
-# (a few seconds each, about 2 minutes in all) and uses only 127.0.0.1.
+# (a few seconds each, about 4 minutes in all) and uses only 127.0.0.1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -69,6 +69,18 @@ run "StreamBatch 10000 values, 2 connections" --mode=batch --batch=10000 --strea
 run "Sample batches of 1000, 10000 streams, 1 connection" --mode=sample --batch=1000 --streams=10000 --connections=1 --window=64
 run "Sample batches of 1000, 10000 streams, 2 connections" --mode=sample --batch=1000 --streams=10000 --connections=2 --window=64
 stop_mled
+
+# The cost of anomaly scoring end to end: the same loads with every sample scored (the default
+# rule) and with scoring off, alternating so that drift in the machine's load hits both alike.
+no_scoring='--default_rule=anomaly { enabled: false }'
+for round in 1 2; do
+  for scoring in off on; do
+    if [ "$scoring" = off ]; then start_mled "$no_scoring"; else start_mled; fi
+    run "scoring $scoring (round $round): StreamBatch 10000 values, 1 connection" --mode=batch --batch=10000 --streams=100 --connections=1 --window=64
+    run "scoring $scoring (round $round): Sample batches of 1000, 10000 streams, 1 connection" --mode=sample --batch=1000 --streams=10000 --connections=1 --window=64
+    stop_mled
+  done
+done
 
 # 1M streams: throughput, and resident memory per stream once all exist.
 start_mled

@@ -64,7 +64,7 @@ size_t Stream::ScreenAndAddBlock(const RowGroup& group, size_t row, ApplyContext
   }
   has_last_score_ = true;
   last_mahalanobis2_ = screen.last_mahalanobis2;
-  last_log_det_ = std::log(screen.last_variance);
+  last_spread_ = screen.last_variance;
   last_effective_count_ = static_cast<double>(screen.last_count);
   return screen.within;
 }
@@ -84,14 +84,14 @@ void Stream::ScoreAndAddRow(absl::string_view name, const RowGroup& group, size_
     if (context.scorer.Fit(context.moments).ok()) {
       scored = true;
       mahalanobis2 = context.scorer.Mahalanobis2(x);
-      const stats::ScoreModel score_model = context.scorer.model(policy.posterior_predictive());
       has_last_score_ = true;
       last_mahalanobis2_ = mahalanobis2;
-      last_log_det_ = score_model.log_det;
-      last_effective_count_ = score_model.effective_count;
+      last_spread_ = dim_ == 1 ? context.moments.covariance[0] : context.scorer.log_det();
+      last_effective_count_ = context.scorer.effective_count();
       // Below the screen no sample is an anomaly; judge it only when its score is wanted.
       if (mahalanobis2 > screen_ || context.scores != nullptr) {
-        judgement = policy.Judge(score_model, mahalanobis2);
+        judgement = policy.Judge(context.scorer.model(policy.posterior_predictive()),
+                                 mahalanobis2);
       }
     }
   }
@@ -171,7 +171,8 @@ void Stream::FillEstimate(absl::string_view name, mled::v1::Estimate* out) const
   if (has_last_score_) {
     const stats::ScoreModel score_model{.dim = static_cast<int>(dim_),
                                         .effective_count = last_effective_count_,
-                                        .log_det = last_log_det_,
+                                        .log_det = dim_ == 1 ? std::log(last_spread_)
+                                                             : last_spread_,
                                         .posterior_predictive =
                                             rule_->anomaly.posterior_predictive()};
     out->set_last_score(stats::ScoreNll(score_model, last_mahalanobis2_));

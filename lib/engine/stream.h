@@ -88,10 +88,12 @@ class Stream {
   uint64_t suppressed_ = 0;
   int64_t last_event_time_unix_nano_ = 0;
   bool has_event_ = false;
-  // The latest scored sample, kept as what its score is computed from at publish time.
+  // The latest scored sample, kept as what its score is computed from at publish time: its d²,
+  // and its model's effective count and spread (D = 1: the variance, whose log is taken only
+  // when published; else log|Sigma|).
   bool has_last_score_ = false;
   double last_mahalanobis2_ = 0;
-  double last_log_det_ = 0;
+  double last_spread_ = 1;
   double last_effective_count_ = 0;
 };
 

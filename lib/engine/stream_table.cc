@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <bit>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 

@@ -23,7 +23,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include <mutex>
 #include "absl/types/span.h"
@@ -108,7 +108,9 @@ class StreamTable {
  private:
   struct Shard {
     mutable std::mutex mu;
-    absl::flat_hash_map<std::string, Stream> streams ABSL_GUARDED_BY(mu);
+    // Node-based: a Stream (~100 bytes of model and anomaly state) lives in its own node, so
+    // the table's slots stay one pointer each however sparse the table is after a rehash.
+    absl::node_hash_map<std::string, Stream> streams ABSL_GUARDED_BY(mu);
     std::vector<std::string> changed ABSL_GUARDED_BY(mu);
     uint64_t epoch ABSL_GUARDED_BY(mu) = 1;
     // The rules its streams' rule pointers point into.

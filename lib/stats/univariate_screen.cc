@@ -1,6 +1,33 @@
 #include "lib/stats/univariate_screen.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include <Eigen/Core>
+
 namespace mled::stats {
+namespace {
+
+// Rows judged at once by the chunk bound: long enough to amortize its check, short enough that
+// a chunk holding an outlier costs little to redo row by row.
+constexpr size_t kChunk = 256;
+// The bound must stay conservative under rounding: compare against a hair less than the limit.
+constexpr double kBoundSlack = 1 - 1e-9;
+
+struct ChunkSums {
+  double max_sq = 0;  // max y²
+  double sum = 0;     // sum y
+  double sum_sq = 0;  // sum y²
+};
+
+// Reductions of the deviations y = x - mean0 over `n` values. Eigen's explicit SIMD packets:
+// GCC 12 does not vectorize the max of a hand-written loop, and keeps lane arrays in memory.
+ChunkSums SumChunk(const double* x, size_t n, double mean0) {
+  const auto y = Eigen::Map<const Eigen::ArrayXd>(x, static_cast<Eigen::Index>(n)) - mean0;
+  return ChunkSums{.max_sq = y.square().maxCoeff(), .sum = y.sum(), .sum_sq = y.square().sum()};
+}
+
+}  // namespace
 
 ScreenResult ScreenWithin(const UnivariateGaussian& model, absl::Span<const double> xs,
                           double mahalanobis2_limit) {
@@ -11,18 +38,42 @@ ScreenResult ScreenWithin(const UnivariateGaussian& model, absl::Span<const doub
   double p = 0;  // sum of y over the samples before this one
   double q = 0;  // sum of y²
   size_t k = 0;
-  for (; k < xs.size(); ++k) {
-    const double y = xs[k] - mean0;
-    const double deviation = n * y - p;  // n_k (x_k - mean_k)
-    const double spread = n * (m2_0 + q) - p * p;  // n_k² var_k
-    if (deviation * deviation > mahalanobis2_limit * spread) break;
-    p += y;
-    q += y * y;
-    n += 1;
+  bool stopped = false;
+  while (k < xs.size() && !stopped) {
+    const size_t chunk = std::min(kChunk, xs.size() - k);
+    if (chunk == kChunk) {
+      // Over the chunk, |x_k - mean_k| <= A + (|P| + chunk·A) / n with A = max |y| (the mean
+      // moves by at most that much), and var_k >= M2 / (n + chunk) (M2 only grows). If even
+      // that bound is within the limit, every row of the chunk is; only then is it taken whole.
+      const double c = static_cast<double>(chunk);
+      const ChunkSums sums = SumChunk(xs.data() + k, chunk, mean0);
+      const double m2 = m2_0 + q - p * p / n;
+      const double deviation = std::sqrt(sums.max_sq) * (1 + c / n) + std::abs(p) / n;
+      if (deviation * deviation * (n + c) <= mahalanobis2_limit * m2 * kBoundSlack) {
+        p += sums.sum;
+        q += sums.sum_sq;
+        n += c;
+        k += chunk;
+        continue;
+      }
+    }
+    // Row by row, exactly.
+    for (const size_t end = k + chunk; k < end; ++k) {
+      const double y = xs[k] - mean0;
+      const double deviation = n * y - p;             // n_k (x_k - mean_k)
+      const double spread = n * (m2_0 + q) - p * p;   // n_k² var_k
+      if (deviation * deviation > mahalanobis2_limit * spread) {
+        stopped = true;
+        break;
+      }
+      p += y;
+      q += y * y;
+      n += 1;
+    }
   }
   result.within = k;
   if (k > 0) {
-    // Recompute the last accepted sample's terms (n, p, q before it).
+    // The last accepted sample's terms (n, p, q before it).
     const double y = xs[k - 1] - mean0;
     const double n_last = n - 1;
     const double p_last = p - y;

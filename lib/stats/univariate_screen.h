@@ -8,8 +8,11 @@
 //   n_k = n0 + k,  mean_k = mean0 + P_k / n_k,  M2_k = M2_0 + Q_k - P_k² / n_k,
 // and d²_k = (x_k - mean_k)² / (M2_k / n_k) = (n_k y_k - P_k)² / (n_k (M2_0 + Q_k) - P_k²),
 // which is compared with the limit by multiplication only. Deviations from the current mean
-// keep P_k small, so the subtraction does not cancel. The caller then adds the accepted prefix
-// with UnivariateGaussian::AddBlock (the state's own stable update); the screen only decides.
+// keep P_k small, so the subtraction does not cancel. Most chunks of 256 samples are cleared at
+// once by a bound (the largest |y| in the chunk against the smallest variance the model can
+// reach within it), computed with vectorizable reductions; only a chunk the bound cannot clear
+// is screened sample by sample. The caller then adds the accepted prefix with
+// UnivariateGaussian::AddBlock (the state's own stable update); the screen only decides.
 //
 // Pure; thread-safe for distinct arguments.
 #ifndef MLED_LIB_STATS_UNIVARIATE_SCREEN_H_
