@@ -8,7 +8,8 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace mled::cli {
 namespace {
@@ -101,11 +102,48 @@ absl::StatusOr<ParsedCommandLine> ParseCommandLine(const Command& command,
   return parsed;
 }
 
+namespace {
+
+// `text` wrapped at 80 columns after `indent`: runs of prose lines are joined and refilled at
+// spaces (a word longer than a line stays whole); blank lines, and lines that start with a
+// space (tables, examples), are kept as they are.
+std::string WrapText(absl::string_view text, absl::string_view indent) {
+  constexpr size_t kWidth = 80;
+  std::string out;
+  size_t column = 0;  // 0: at the start of a line
+  auto end_line = [&] {
+    if (column > 0) absl::StrAppend(&out, "\n");
+    column = 0;
+  };
+  for (absl::string_view line : absl::StrSplit(absl::StripSuffix(text, "\n"), '\n')) {
+    if (line.empty() || line.front() == ' ') {
+      end_line();
+      absl::StrAppend(&out, line.empty() ? "" : indent, line, "\n");
+      continue;
+    }
+    for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+      if (column > 0 && column + 1 + word.size() > kWidth) end_line();
+      if (column == 0) {
+        absl::StrAppend(&out, indent, word);
+        column = indent.size() + word.size();
+      } else {
+        absl::StrAppend(&out, " ", word);
+        column += 1 + word.size();
+      }
+    }
+  }
+  end_line();
+  return out;
+}
+
+}  // namespace
+
 std::string CommandHelp(absl::string_view program, const Command& command) {
   std::string out = absl::StrCat(
       "usage: ", program, command.name.empty() ? "" : " ", command.name,
       command.flags.empty() ? "" : " [flags]",
-      command.arguments.empty() ? "" : " ", command.arguments, "\n\n", command.description);
+      command.arguments.empty() ? "" : " ", command.arguments, "\n\n",
+      WrapText(command.description, ""));
   if (!command.flags.empty()) absl::StrAppend(&out, "\nflags:\n");
   for (const FlagSpec& spec : command.flags) {
     const absl::CommandLineFlag& flag = FlagOf(spec);
@@ -118,7 +156,7 @@ std::string CommandHelp(absl::string_view program, const Command& command) {
       absl::StrAppend(&out, "  --", spec.name, "=", default_value.empty() ? "\"\"" : default_value,
                       "\n");
     }
-    absl::StrAppend(&out, "      ", absl::StrReplaceAll(flag.Help(), {{"\n", "\n      "}}), "\n");
+    absl::StrAppend(&out, WrapText(flag.Help(), "      "));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -173,6 +174,10 @@ TEST(ConfigTest, HelpExplainsEveryFlag) {
   EXPECT_NE(help.find("usage: mled [flags]"), std::string::npos) << help;
   for (const mled::cli::FlagSpec& flag : DaemonCommand().flags) {
     EXPECT_NE(help.find(absl::StrCat("--", flag.name)), std::string::npos) << flag.name;
+  }
+  // Wrapped for an 80-column terminal.
+  for (absl::string_view line : absl::StrSplit(help, '\n')) {
+    EXPECT_LE(line.size(), 80u) << line;
   }
 }
 
