@@ -11,6 +11,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "lib/base/status_macros.h"
+#include "lib/stats/window_gaussian.h"
 
 namespace mled::daemon {
 namespace {
@@ -269,9 +270,18 @@ absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
   out.max_session_write_bytes = limits.max_session_write_bytes();
   out.max_connections = limits.max_connections();
   out.max_subscriptions_per_connection = limits.max_subscriptions_per_connection();
-  if (limits.max_window_buckets() < 1 || limits.max_window_buckets() > 1'000'000) {
-    return Invalid("limits.max_window_buckets", "must be between 1 and 1000000");
+  if (limits.max_window_buckets() < 1 || limits.max_window_buckets() > stats::kMaxWindowBuckets) {
+    return Invalid("limits.max_window_buckets",
+                   absl::StrCat("must be between 1 and ", stats::kMaxWindowBuckets));
   }
+  absl::Duration max_time_ahead;
+  if (!absl::ParseDuration(limits.max_time_ahead(), &max_time_ahead) ||
+      max_time_ahead < absl::ZeroDuration() || max_time_ahead == absl::InfiniteDuration()) {
+    return Invalid("limits.max_time_ahead",
+                   absl::StrCat("= \"", limits.max_time_ahead(),
+                                "\" is not a finite duration >= 0, e.g. 1h or 5m"));
+  }
+  out.engine_limits.ingest.max_time_ahead_ns = absl::ToInt64Nanoseconds(max_time_ahead);
   const engine::RuleLimits rule_limits{.max_rules = limits.max_rules(),
                                        .max_window_buckets = limits.max_window_buckets(),
                                        .max_dim = limits.max_dim()};

@@ -47,6 +47,9 @@ ABSL_FLAG(uint32_t, max_window_buckets, 1024,
           "Most buckets a window estimator may have (memory per stream is buckets x (D^2 + 2D + "
           "1) doubles).");
 ABSL_FLAG(uint32_t, max_rules, 1000, "Most stream rules in the config.");
+ABSL_FLAG(std::string, max_time_ahead, "1h",
+          "How far ahead of the daemon's clock a sample's time may be; later times are "
+          "INVALID_ARGUMENT (they would push a stream's window or decay clock into the future).");
 ABSL_FLAG(std::string, rules, "",
           "Stream rules, replacing the config file's: text format as in the file, e.g. "
           "'rules { match: \"plant7/*\" window { length: \"5m\" } }'. First match wins.");

@@ -42,6 +42,7 @@ void Publisher::set_default_interval(absl::Duration interval) {
 void Publisher::Add(std::weak_ptr<UpdateSink> sink, uint32_t subscription_id,
                     engine::StreamMatcher matcher, absl::Duration interval, bool anomalies) {
   const UpdateSink* sink_id = sink.lock().get();
+  if (sink_id == nullptr) return;
   if (anomalies) {
     std::lock_guard<std::mutex> lock(anomaly_mu_);
     anomaly_subscriptions_.push_back(AnomalySubscription{sink, sink_id, matcher});

@@ -67,7 +67,8 @@ absl::StatusOr<AnomalyPolicy> AnomalyPolicy::FromConfig(const mled::v1::AnomalyP
 }
 
 double AnomalyPolicy::Mahalanobis2Screen(int dim) const {
-  if (threshold_ == Threshold::kNll) return 0;
+  // Below any d², so that every scored sample is judged (even one exactly at the mean).
+  if (threshold_ == Threshold::kNll) return -1;
   // The plug-in threshold. The posterior predictive p-value of a sample is never below its
   // plug-in p-value (a heavier tail, evaluated nearer the centre), so it is a safe screen.
   const stats::ScoreModel plug_in{.dim = dim,
@@ -77,7 +78,8 @@ double AnomalyPolicy::Mahalanobis2Screen(int dim) const {
   return stats::Mahalanobis2AtPValue(plug_in, value_);
 }
 
-Judgement AnomalyPolicy::Judge(const stats::ScoreModel& model, double mahalanobis2) const {
+Judgement AnomalyPolicy::Judge(const stats::ScoreModel& model, double mahalanobis2,
+                               double screen) const {
   Judgement judgement;
   judgement.score = stats::ScoreNll(model, mahalanobis2);
   judgement.p_value = stats::ScorePValue(model, mahalanobis2);
@@ -85,7 +87,10 @@ Judgement AnomalyPolicy::Judge(const stats::ScoreModel& model, double mahalanobi
     judgement.threshold = value_;
     judgement.anomaly = judgement.score > value_;
   } else {
-    judgement.threshold = stats::ScoreNll(model, stats::Mahalanobis2AtPValue(model, value_));
+    const double threshold_d2 = model.posterior_predictive
+                                    ? stats::Mahalanobis2AtPValue(model, value_)
+                                    : screen;
+    judgement.threshold = stats::ScoreNll(model, threshold_d2);
     judgement.anomaly = judgement.p_value < value_;
   }
   return judgement;

@@ -53,12 +53,13 @@ class AnomalyPolicy {
   // The d² above which a sample of a `dim`-dimensional stream may be an anomaly: for the
   // plug-in score with a p-value threshold, exactly the threshold (d² > it ⇔ anomaly); for the
   // posterior predictive score a lower bound (its tail is heavier, so no sample under it is an
-  // anomaly); 0 for an NLL threshold (every sample must be judged). Computed once per stream,
+  // anomaly); -1 for an NLL threshold (every sample must be judged). Computed once per stream,
   // so the hot path compares d² with it and judges fully only the rare samples above it.
   double Mahalanobis2Screen(int dim) const;
 
-  // Judges a sample at distance d² from `model`.
-  Judgement Judge(const stats::ScoreModel& model, double mahalanobis2) const;
+  // Judges a sample at distance d² from `model`; `screen` is Mahalanobis2Screen(model.dim),
+  // which for the plug-in score is the threshold d² itself (so no quantile per sample).
+  Judgement Judge(const stats::ScoreModel& model, double mahalanobis2, double screen) const;
 
   // True when two policies judge every sample alike.
   bool operator==(const AnomalyPolicy& other) const = default;

@@ -59,12 +59,13 @@ void IngestApplier::PlanBatch(uint32_t entry, const mled::v1::StreamBatch& batch
       receipt_time};
   auto row_time = [&](size_t row) { return times[row]; };
 
-  if (wire::ValidateValues(values, limits).ok()) {
-    int64_t latest = receipt_time;
-    if (!times.times.empty()) {
-      latest = row_time(0);
-      for (size_t row = 1; row < rows; ++row) latest = std::max(latest, row_time(row));
-    }
+  int64_t latest = receipt_time;
+  if (!times.times.empty()) {
+    latest = row_time(0);
+    for (size_t row = 1; row < rows; ++row) latest = std::max(latest, row_time(row));
+  }
+  if (wire::ValidateValues(values, limits).ok() &&
+      wire::ValidateSampleTime(latest, receipt_time, limits).ok()) {
     AddGroup(entry, batch.stream(), dim, values, times, latest, 0);
     return;
   }
@@ -73,7 +74,10 @@ void IngestApplier::PlanBatch(uint32_t entry, const mled::v1::StreamBatch& batch
   int64_t run_latest = 0;
   for (size_t row = 0; row <= rows; ++row) {
     absl::Status row_status;
-    if (row < rows) row_status = wire::ValidateValues(values.subspan(row * dim, dim), limits);
+    if (row < rows) {
+      row_status = wire::ValidateValues(values.subspan(row * dim, dim), limits);
+      if (row_status.ok()) row_status = wire::ValidateSampleTime(row_time(row), receipt_time, limits);
+    }
     if (row < rows && row_status.ok()) {
       run_latest = row == run_start ? row_time(row) : std::max(run_latest, row_time(row));
       continue;
@@ -190,11 +194,13 @@ IngestCounts IngestApplier::Apply(const mled::v1::Ingest& ingest, int64_t receip
   const wire::IngestLimits& limits = table_->limits().ingest;
   for (uint32_t i = 0; i < sample_count; ++i) {
     const mled::v1::Sample& sample = ingest.samples(static_cast<int>(i));
-    if (absl::Status status = wire::ValidateSample(sample, limits); !status.ok()) {
+    const int64_t time = TimeOrReceipt(sample.time_unix_nano(), receipt_time_unix_nano);
+    absl::Status status = wire::ValidateSample(sample, limits);
+    if (status.ok()) status = wire::ValidateSampleTime(time, receipt_time_unix_nano, limits);
+    if (!status.ok()) {
       RejectRows(i, 1, std::move(status), -1);
       continue;
     }
-    const int64_t time = TimeOrReceipt(sample.time_unix_nano(), receipt_time_unix_nano);
     AddGroup(i, sample.stream(), static_cast<uint32_t>(sample.x_size()),
              absl::Span<const double>(sample.x().data(), sample.x_size()),
              stats::RowTimes{{}, time}, time, 0);

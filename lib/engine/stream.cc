@@ -52,7 +52,7 @@ size_t Stream::ScreenAndAddBlock(const RowGroup& group, size_t row, ApplyContext
   if (static_cast<double>(model.count()) < warmup || !(model.M2() > 0)) return 0;
   // A degenerate-by-tolerance model (variance tiny against the values) takes the exact path.
   model.Moments(&context.moments);
-  if (!context.scorer.Fit(context.moments).ok()) return 0;
+  if (!context.ScorerFor(1).Fit(context.moments).ok()) return 0;
   const absl::Span<const double> xs = group.values.subspan(row);
   const stats::ScreenResult screen = stats::ScreenWithin(model, xs, screen_);
   if (screen.within == 0) return 0;
@@ -79,19 +79,26 @@ void Stream::ScoreAndAddRow(absl::string_view name, const RowGroup& group, size_
   bool scored = false;
   Judgement judgement;
   double mahalanobis2 = 0;
-  if (model_->effective_count() >= std::max<double>(policy.warmup(), 1)) {
-    model_->Moments(&context.moments);
-    if (context.scorer.Fit(context.moments).ok()) {
+  stats::GaussianScorer& scorer = context.ScorerFor(dim_);
+  model_->Moments(&context.moments);
+  // The warm-up counts the samples the model stands on. For a forgetting model that is its
+  // weight Σw, which decays while time passes (Kish's count, W²/Σw², does not): after a silence,
+  // or while a level shift keeps every sample out as an anomaly, the model warms up again
+  // instead of judging against a stale fit forever.
+  const double standing =
+      std::min(context.moments.effective_count, context.moments.weight_sum);
+  if (standing >= std::max<double>(policy.warmup(), 1)) {
+    if (scorer.Fit(context.moments).ok()) {
       scored = true;
-      mahalanobis2 = context.scorer.Mahalanobis2(x);
+      mahalanobis2 = scorer.Mahalanobis2(x);
       has_last_score_ = true;
       last_mahalanobis2_ = mahalanobis2;
-      last_spread_ = dim_ == 1 ? context.moments.covariance[0] : context.scorer.log_det();
-      last_effective_count_ = context.scorer.effective_count();
+      last_spread_ = dim_ == 1 ? context.moments.covariance[0] : scorer.log_det();
+      last_effective_count_ = scorer.effective_count();
       // Below the screen no sample is an anomaly; judge it only when its score is wanted.
       if (mahalanobis2 > screen_ || context.scores != nullptr) {
-        judgement = policy.Judge(context.scorer.model(policy.posterior_predictive()),
-                                 mahalanobis2);
+        judgement = policy.Judge(scorer.model(policy.posterior_predictive()),
+                                 mahalanobis2, screen_);
       }
     }
   }

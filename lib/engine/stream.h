@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "lib/engine/row_group.h"
 #include "lib/engine/stream_rules.h"
@@ -31,8 +32,12 @@ namespace mled::engine {
 
 // Scratch reused across streams of one shard, and where Apply reports. Guarded with the shard.
 struct ApplyContext {
+  // One scorer per dimension: a scorer's storage is sized by its last fit, so sharing one
+  // between streams of different dimensions would reallocate on every scored sample.
+  stats::GaussianScorer& ScorerFor(uint32_t dim) { return scorers[dim]; }
+
   stats::Summary moments;
-  stats::GaussianScorer scorer;
+  absl::flat_hash_map<uint32_t, stats::GaussianScorer> scorers;
   // Anomaly events to publish (appended).
   std::vector<mled::v1::Anomaly>* anomalies = nullptr;
   // Per-row scores, when the ingest asked for them (appended; nullptr: not asked).

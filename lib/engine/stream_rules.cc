@@ -67,6 +67,11 @@ absl::StatusOr<StreamRule> BuildRule(const mled::v1::StreamRule& config, std::st
       rule.estimator.kind = mled::v1::ESTIMATOR_CUMULATIVE;
       break;
   }
+  // The estimator's own limits (e.g. a window's length in 64-bit nanoseconds), so that every
+  // rule that loads can build its streams' models.
+  if (absl::Status spec = stats::ValidateEstimatorSpec(rule.estimator); !spec.ok()) {
+    return Invalid(rule.name, spec.message());
+  }
   if (config.dim() > limits.max_dim) {
     return Invalid(rule.name, absl::StrCat("dim = ", config.dim(), " is above limits.max_dim = ",
                                            limits.max_dim));

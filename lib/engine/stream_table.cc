@@ -105,23 +105,18 @@ absl::Status StreamTable::Apply(absl::string_view stream, uint32_t dim,
 
 uint64_t StreamTable::Reset(const StreamMatcher& matcher) {
   uint64_t removed = 0;
-  for (const auto& shard : shards_) {
-    std::lock_guard<std::mutex> lock(shard->mu);
-    if (matcher.exact_only()) {
-      for (const std::string& name : matcher.exact_names()) {
-        if (ShardOf(name) == static_cast<uint32_t>(&shard - shards_.data())) {
-          removed += shard->streams.erase(name);
-        }
-      }
-    } else {
-      for (auto it = shard->streams.begin(); it != shard->streams.end();) {
-        if (matcher.Matches(it->first)) {
-          shard->streams.erase(it++);
-          ++removed;
-        } else {
-          ++it;
-        }
-      }
+  if (matcher.exact_only()) {
+    // Plain names: look each up in its own shard rather than scanning the table.
+    for (const std::string& name : matcher.exact_names()) {
+      Shard& shard = *shards_[ShardOf(name)];
+      std::lock_guard<std::mutex> lock(shard.mu);
+      removed += shard.streams.erase(name);
+    }
+  } else {
+    for (const auto& shard : shards_) {
+      std::lock_guard<std::mutex> lock(shard->mu);
+      removed += absl::erase_if(shard->streams,
+                                [&](const auto& entry) { return matcher.Matches(entry.first); });
     }
   }
   stream_count_.fetch_sub(removed, std::memory_order_relaxed);
@@ -137,6 +132,11 @@ RulesReload StreamTable::ReplaceRules(std::shared_ptr<const StreamRules> rules) 
       Stream& stream = it->second;
       const StreamRule& rule = rules->Match(it->first);
       if (rule.KeepsStateOf(stream.rule(), stream.dim())) {
+        // A new rule name shows in the Estimate: publish it at the next tick.
+        if (rule.name != stream.rule().name && stream.listed_epoch != shard->epoch) {
+          stream.listed_epoch = shard->epoch;
+          shard->changed.push_back(it->first);
+        }
         stream.SetRule(&rule);
         ++reload.kept;
       } else if (rule.dim != 0 && rule.dim != stream.dim()) {

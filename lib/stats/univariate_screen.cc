@@ -49,7 +49,11 @@ ScreenResult ScreenWithin(const UnivariateGaussian& model, absl::Span<const doub
       const ChunkSums sums = SumChunk(xs.data() + k, chunk, mean0);
       const double m2 = m2_0 + q - p * p / n;
       const double deviation = std::sqrt(sums.max_sq) * (1 + c / n) + std::abs(p) / n;
-      if (deviation * deviation * (n + c) <= mahalanobis2_limit * m2 * kBoundSlack) {
+      // (An overflow gives Inf or NaN on one side and fails the test: rows are then judged one
+      // by one, where the row test stops at them.)
+      const double left = deviation * deviation * (n + c);
+      const double right = mahalanobis2_limit * m2 * kBoundSlack;
+      if (std::isfinite(left) && std::isfinite(right) && left <= right) {
         p += sums.sum;
         q += sums.sum_sq;
         n += c;
@@ -62,7 +66,8 @@ ScreenResult ScreenWithin(const UnivariateGaussian& model, absl::Span<const doub
       const double y = xs[k] - mean0;
       const double deviation = n * y - p;             // n_k (x_k - mean_k)
       const double spread = n * (m2_0 + q) - p * p;   // n_k² var_k
-      if (deviation * deviation > mahalanobis2_limit * spread) {
+      // Negated, so that an overflow (NaN) stops the screen: the caller judges that row exactly.
+      if (!(deviation * deviation <= mahalanobis2_limit * spread)) {
         stopped = true;
         break;
       }

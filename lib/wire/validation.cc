@@ -249,4 +249,20 @@ absl::Status ValidateBatchShape(const mled::v1::StreamBatch& batch, const Ingest
   return absl::OkStatus();
 }
 
+absl::Status ValidateSampleTime(int64_t time_unix_nano, int64_t receipt_time_unix_nano,
+                                const IngestLimits& limits) {
+  // Saturating: receipt + limit must not overflow for times near INT64_MAX.
+  const int64_t latest = receipt_time_unix_nano > std::numeric_limits<int64_t>::max() -
+                                                      limits.max_time_ahead_ns
+                             ? std::numeric_limits<int64_t>::max()
+                             : receipt_time_unix_nano + limits.max_time_ahead_ns;
+  if (time_unix_nano <= latest) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "sample time %d ns is %.3g s ahead of the daemon's clock (limit %.3g s, max_time_ahead); "
+      "send Unix time in nanoseconds, or 0 for the time of receipt",
+      time_unix_nano,
+      (static_cast<double>(time_unix_nano) - static_cast<double>(receipt_time_unix_nano)) * 1e-9,
+      static_cast<double>(limits.max_time_ahead_ns) * 1e-9));
+}
+
 }  // namespace mled::wire

@@ -20,6 +20,8 @@ struct IngestLimits {
   uint32_t max_dim = 256;
   uint32_t max_name_bytes = 256;
   double max_abs_value = 1e100;
+  // Sample times may be at most this far ahead of the receipt time.
+  int64_t max_time_ahead_ns = 3'600'000'000'000;
 };
 
 // A name is 1..max_name_bytes bytes of valid UTF-8 with no control characters (C0, DEL, C1).
@@ -29,6 +31,11 @@ absl::Status ValidateStreamName(std::string_view name, const IngestLimits& limit
 // Every value finite and |value| <= max_abs_value. INVALID_ARGUMENT otherwise; the message names
 // the first offending position.
 absl::Status ValidateValues(absl::Span<const double> values, const IngestLimits& limits);
+
+// A sample time (0 = receipt time, always valid) at most max_time_ahead_ns after
+// `receipt_time_unix_nano`. INVALID_ARGUMENT otherwise.
+absl::Status ValidateSampleTime(int64_t time_unix_nano, int64_t receipt_time_unix_nano,
+                                const IngestLimits& limits);
 
 // A Sample: valid name, 1..max_dim values (more is RESOURCE_EXHAUSTED), all valid values.
 absl::Status ValidateSample(const mled::v1::Sample& sample, const IngestLimits& limits);

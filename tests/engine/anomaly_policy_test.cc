@@ -20,6 +20,7 @@ namespace {
 
 using anomaly_test::AddBatch;
 using anomaly_test::AddSample;
+using anomaly_test::FreeSampleTimeLimits;
 using anomaly_test::EstimateOf;
 using anomaly_test::EvenTimes;
 using anomaly_test::ExpectMomentsNear;
@@ -58,7 +59,7 @@ void WarmUp(IngestApplier& applier, const std::string& stream, uint64_t seed) {
 // is a distance in sample time from the last event, either way (an out-of-order anomaly before
 // it is swallowed too), exactly 10 s is outside it, and it is per stream.
 TEST(AnomalyPolicyEngineTest, CooldownSendsOneEventPerBurstAndCountsTheSuppressed) {
-  StreamTable table(EngineLimits(), 4, RulesFromText(R"pb(
+  StreamTable table(FreeSampleTimeLimits(), 4, RulesFromText(R"pb(
     rules { name: "cool" match: "cool/*" anomaly { cooldown: "10s" } }
   )pb"));
   IngestApplier applier(&table);
@@ -136,7 +137,7 @@ TEST(AnomalyPolicyEngineTest, CooldownSendsOneEventPerBurstAndCountsTheSuppresse
 // INT64_MAX apart: an anomaly at the far end of the time range from the last event is outside
 // any finite cooldown (and computing the distance must not overflow; UBSan checks it).
 TEST(AnomalyPolicyEngineTest, CooldownDistanceAcrossTheWholeTimeRange) {
-  StreamTable table(EngineLimits(), 1, RulesFromText(R"pb(
+  StreamTable table(FreeSampleTimeLimits(), 1, RulesFromText(R"pb(
     rules { name: "cool" match: "cool/*" anomaly { cooldown: "10s" } }
   )pb"));
   IngestApplier applier(&table);
@@ -190,7 +191,7 @@ struct Contaminated {
 // Why all five are flagged in the open model too: after k of them among n >= 200 samples its
 // variance is at most 1 + 100 k / n <= 1.5 (sd 1.22), so 10 sigma is still > 8 sd > 4.89.
 TEST(AnomalyPolicyEngineTest, UpdateOnAnomalyLetsAnomaliesIntoTheModel) {
-  StreamTable table(EngineLimits(), 4, RulesFromText(R"pb(
+  StreamTable table(FreeSampleTimeLimits(), 4, RulesFromText(R"pb(
     rules { name: "open" match: "open" anomaly { update_on_anomaly: true } }
     rules { name: "closed" match: "closed" anomaly { update_on_anomaly: false } }
   )pb"));
@@ -221,7 +222,7 @@ TEST(AnomalyPolicyEngineTest, UpdateOnAnomalyLetsAnomaliesIntoTheModel) {
 // (and zero fields), there are no anomalies or events, the estimate has no last score, and
 // every sample, the 10 sigma ones included, is in the model.
 TEST(AnomalyPolicyEngineTest, DisabledPolicyScoresNothing) {
-  StreamTable table(EngineLimits(), 4, RulesFromText(R"pb(
+  StreamTable table(FreeSampleTimeLimits(), 4, RulesFromText(R"pb(
     rules { name: "off" match: "off/*" anomaly { enabled: false } }
   )pb"));
   IngestApplier applier(&table);
@@ -268,7 +269,7 @@ TEST(AnomalyPolicyEngineTest, DisabledPolicyScoresNothing) {
 // return_scores (the per-row path). A relative offset of 1e-10 from the boundary moves d2 by
 // 2e-10 relative, ~1e5 times more than the rounding of d2 or the tail probability.
 TEST(AnomalyPolicyEngineTest, AbsZAndNllThresholdsFlagExactlyBeyondTheBoundary) {
-  StreamTable table(EngineLimits(), 4, RulesFromText(R"pb(
+  StreamTable table(FreeSampleTimeLimits(), 4, RulesFromText(R"pb(
     rules { name: "z" match: "z/*" dim: 1 anomaly { abs_z: 4 } }
     rules { name: "nll" match: "nll/*" anomaly { nll: 8 } }
     rules { name: "nll-low" match: "low/*" anomaly { nll: -100 } }

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <numbers>
 #include <random>
@@ -32,6 +33,14 @@ inline constexpr int64_t kSecond = 1'000'000'000;
 // An arbitrary but realistic epoch for sample times (2023-11-14), so bucket alignment and decay
 // are exercised on real-sized Unix nanoseconds.
 inline constexpr int64_t kEpoch = 1'700'000'000 * kSecond;
+
+// Engine limits for tests that drive sample time on their own, ahead of a fixed receipt time:
+// no limit on how far ahead of the receipt time a sample's time may be.
+inline EngineLimits FreeSampleTimeLimits() {
+  EngineLimits limits;
+  limits.ingest.max_time_ahead_ns = std::numeric_limits<int64_t>::max();
+  return limits;
+}
 
 // The rules of a `mled.v1.Config` in text format (its `rules` and `default_rule`); fails the
 // test on a parse or validation error.

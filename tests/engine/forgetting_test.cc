@@ -43,8 +43,11 @@ void Feed(IngestApplier& applier, const std::string& stream, uint32_t dim,
     AddBatch(&ingest, stream, dim, values, times, first, last - first);
   }
   mled::v1::Ack ack;
-  // The receipt time is never used: every row carries its own time.
-  const IngestCounts counts = applier.Apply(ingest, /*receipt_time_unix_nano=*/1, &ack);
+  // Every row carries its own time; the daemon receives them as the latest is taken (sample
+  // times may not run ahead of the receipt time by more than limits.max_time_ahead).
+  const int64_t receipt = *std::max_element(times.begin() + static_cast<ptrdiff_t>(first),
+                                            times.begin() + static_cast<ptrdiff_t>(last));
+  const IngestCounts counts = applier.Apply(ingest, receipt, &ack);
   ASSERT_EQ(counts.accepted, last - first) << stream;
 }
 
@@ -97,6 +100,42 @@ TEST(ForgettingTest, ExponentialTracksMeanStepWithinFiveHalfLives) {
                                                 5 * kSecond);
   EXPECT_NEAR(estimate.mean(0), 3.0, 3.0 / 32 + 0.1);
   EXPECT_EQ(estimate.count(), kBefore + kAfter);  // every sample was accepted
+}
+
+// With the default policy anomalies stay out of the model. After a level shift far beyond the
+// threshold every new sample is an anomaly, so a forgetting model must not keep judging against
+// the old level forever: its weight Σw decays as sample time passes, and once it falls below the
+// warm-up the model stops scoring, takes the new samples in and warms up on the new level.
+//
+// Numbers: half-life 1 s, one sample per ms, so Σw ≈ 1/(1 - 2^-0.001) ≈ 1443 at steady state;
+// it falls below 30 after log2(1443/30) ≈ 5.6 half-lives, so about 5,600 post-step samples are
+// flagged (bounds 5,000..6,500). Sixteen half-lives after the step the old level's remaining
+// weight (~30 · 2^-10) no longer shows in the variance.
+TEST(ForgettingTest, ExponentialRecoversFromLevelShiftWhenAnomaliesStayOut) {
+  StreamTable table(EngineLimits(), 2, RulesFromText(R"pb(
+    rules { name: "ewma" match: "exp/*" exponential { half_life: "1s" } }
+  )pb"));
+  IngestApplier applier(&table);
+  constexpr size_t kBefore = 20'000;
+  constexpr size_t kAfter = 16'000;
+  std::mt19937_64 rng(/*seed=*/2718);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> xs(kBefore + kAfter);
+  std::vector<int64_t> times(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    xs[i] = (i < kBefore ? 0.0 : 50.0) + normal(rng);
+    times[i] = kEpoch + static_cast<int64_t>(i) * kMillisecond;
+  }
+  for (size_t first = 0; first < xs.size(); first += 1000) {
+    Feed(applier, "exp/shift", 1, xs, times, first, first + 1000);
+  }
+  const mled::v1::Estimate estimate = EstimateOf(table, "exp/shift");
+  EXPECT_GT(estimate.anomalies(), 5'000u);
+  EXPECT_LT(estimate.anomalies(), 6'500u);
+  EXPECT_NEAR(estimate.mean(0), 50.0, 0.5);
+  EXPECT_NEAR(estimate.covariance(0), 1.0, 0.3);
+  ASSERT_TRUE(estimate.has_last_p_value()) << "the recovered model scores again";
+  EXPECT_GT(estimate.last_p_value(), 1e-6);
 }
 
 // Acceptance criterion 4 (window): after the same step, a `window` rule of length L holds only

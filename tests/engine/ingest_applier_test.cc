@@ -178,5 +178,31 @@ TEST_F(IngestApplierTest, ReusedApplierStartsEachAckAfresh) {
   EXPECT_EQ(ack_.rejections_size(), 0);
 }
 
+TEST_F(IngestApplierTest, SampleTimesTooFarAheadAreRejected) {
+  constexpr int64_t kNow = 1'700'000'000'000'000'000;
+  constexpr int64_t kHour = 3'600'000'000'000;
+  mled::v1::Ingest ingest;
+  AddSample(&ingest, "t/ok", {1}, kNow + kHour);           // exactly at the limit
+  AddSample(&ingest, "t/ahead", {1}, kNow + kHour + 1);    // just past it
+  AddSample(&ingest, "t/far", {1}, kNow * 2);                  // year 2079
+  mled::v1::StreamBatch* batch = ingest.add_batches();
+  batch->set_stream("t/batch");
+  for (double v : {1.0, 2.0, 3.0}) batch->add_values(v);
+  for (int64_t t : {kNow, kNow + 2 * kHour, int64_t{0}}) batch->add_time_unix_nano(t);
+  const IngestCounts counts = applier_.Apply(ingest, kNow, &ack_);
+  EXPECT_EQ(counts.accepted, 3u);  // t/ok and two rows of the batch
+  EXPECT_EQ(counts.rejected, 3u);
+  ASSERT_EQ(ack_.rejections_size(), 3);
+  EXPECT_EQ(ack_.rejections(0).stream(), "t/ahead");
+  EXPECT_EQ(ack_.rejections(0).code(), mled::v1::INVALID_ARGUMENT);
+  EXPECT_NE(ack_.rejections(0).message().find("ahead of the daemon's clock"), std::string::npos)
+      << ack_.rejections(0).message();
+  EXPECT_EQ(ack_.rejections(2).stream(), "t/batch");
+  EXPECT_EQ(ack_.rejections(2).rows(), 1u);
+  EXPECT_NE(ack_.rejections(2).message().find("row 1"), std::string::npos);
+  EXPECT_EQ(Get("t/batch").count(), 2u);
+  EXPECT_EQ(Get("t/batch").last_time_unix_nano(), kNow);
+}
+
 }  // namespace
 }  // namespace mled::engine

@@ -266,26 +266,25 @@ TEST(SendTest, ScoresAsJsonLines) {
   EXPECT_EQ(result.err, "sent 4 samples: accepted 4, rejected 0; scored 2, anomalies 1\n");
   const std::vector<std::string> lines = absl::StrSplit(result.out, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 4u);
-  std::vector<google::protobuf::Struct> rows(lines.size());
+  // Parsed as RowScores, with the joined fields (seq, stream, x) checked as text: this binary
+  // also runs under TSan, where Debian's protobuf crashes in map reflection (Struct's fields).
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  std::vector<mled::v1::RowScore> rows(lines.size());
   for (size_t i = 0; i < lines.size(); ++i) {
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[i], &rows[i]).ok()) << lines[i];
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(lines[i], &rows[i], options).ok())
+        << lines[i];
   }
-  const auto field = [&](size_t i, const std::string& name) -> const google::protobuf::Value& {
-    return rows[i].fields().at(name);
-  };
-  EXPECT_EQ(field(0, "seq").string_value(), "1");
-  EXPECT_EQ(field(0, "stream").string_value(), "a");
-  EXPECT_FALSE(field(0, "scored").bool_value());
-  EXPECT_EQ(field(1, "x").list_value().values(0).number_value(), 2);
-  EXPECT_TRUE(field(1, "scored").bool_value());
-  EXPECT_EQ(field(2, "stream").string_value(), "b");
-  ASSERT_EQ(field(2, "x").list_value().values_size(), 2);
-  EXPECT_EQ(field(2, "x").list_value().values(1).number_value(), 1.5);
-  EXPECT_EQ(field(2, "index").number_value(), 2);
-  EXPECT_EQ(field(3, "seq").string_value(), "2");
-  EXPECT_EQ(field(3, "index").number_value(), 0);
-  EXPECT_EQ(field(3, "score").number_value(), 12);
-  EXPECT_TRUE(field(3, "anomaly").bool_value());
+  EXPECT_THAT(lines[0], HasSubstr(R"("seq":"1","stream":"a","x":[1])"));
+  EXPECT_FALSE(rows[0].scored());
+  EXPECT_THAT(lines[1], HasSubstr(R"("x":[2])"));
+  EXPECT_TRUE(rows[1].scored());
+  EXPECT_THAT(lines[2], HasSubstr(R"("stream":"b","x":[0.5,1.5])"));
+  EXPECT_EQ(rows[2].index(), 2u);
+  EXPECT_THAT(lines[3], HasSubstr(R"("seq":"2")"));
+  EXPECT_EQ(rows[3].index(), 0u);
+  EXPECT_EQ(rows[3].score(), 12);
+  EXPECT_TRUE(rows[3].anomaly());
 }
 
 TEST(SendTest, AScoreOfNoSentRowIsAnError) {
