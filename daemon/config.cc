@@ -216,6 +216,27 @@ absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
     if (!udp.ok()) return Invalid("udp", udp.status().message());
     out.udp = *std::move(udp);
   }
+  if (!config.http().empty()) {
+    absl::StatusOr<HostPort> http = ParseHostPort(config.http());
+    if (!http.ok()) return Invalid("http", http.status().message());
+    out.http = *std::move(http);
+  }
+  if (!config.statsd().empty()) {
+    absl::StatusOr<HostPort> statsd = ParseHostPort(config.statsd());
+    if (!statsd.ok()) return Invalid("statsd", statsd.status().message());
+    out.statsd = *std::move(statsd);
+  }
+  if (config.udp_receive_buffer_bytes() < 4096) {
+    return Invalid("udp_receive_buffer_bytes", "must be at least 4096");
+  }
+  out.udp_receive_buffer_bytes = config.udp_receive_buffer_bytes();
+  if (!absl::ParseDuration(config.statsd_flush_interval(), &out.statsd_flush_interval) ||
+      out.statsd_flush_interval < absl::Milliseconds(10) ||
+      out.statsd_flush_interval > absl::Hours(24)) {
+    return Invalid("statsd_flush_interval",
+                   absl::StrCat("= \"", config.statsd_flush_interval(),
+                                "\" is not a duration between 10ms and 24h, e.g. 10s"));
+  }
   if (!absl::ParseDuration(config.publish_interval(), &out.publish_interval) ||
       out.publish_interval < absl::Milliseconds(1)) {
     return Invalid("publish_interval",
@@ -270,6 +291,22 @@ absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
   out.max_session_write_bytes = limits.max_session_write_bytes();
   out.max_connections = limits.max_connections();
   out.max_subscriptions_per_connection = limits.max_subscriptions_per_connection();
+  if (limits.max_http_header_bytes() < 1024 || limits.max_http_header_bytes() > (1u << 20)) {
+    return Invalid("limits.max_http_header_bytes", "must be between 1024 and 1048576 (1 MiB)");
+  }
+  if (limits.max_http_body_bytes() < 1024 || limits.max_http_body_bytes() > (1ull << 30)) {
+    return Invalid("limits.max_http_body_bytes", "must be between 1024 and 1073741824 (1 GiB)");
+  }
+  if (limits.max_metrics_streams() < 1) {
+    return Invalid("limits.max_metrics_streams", "must be at least 1");
+  }
+  if (limits.max_http_connections() < 1) {
+    return Invalid("limits.max_http_connections", "must be at least 1");
+  }
+  out.max_http_header_bytes = limits.max_http_header_bytes();
+  out.max_http_body_bytes = limits.max_http_body_bytes();
+  out.max_metrics_streams = limits.max_metrics_streams();
+  out.max_http_connections = limits.max_http_connections();
   if (limits.max_window_buckets() < 1 || limits.max_window_buckets() > stats::kMaxWindowBuckets) {
     return Invalid("limits.max_window_buckets",
                    absl::StrCat("must be between 1 and ", stats::kMaxWindowBuckets));

@@ -31,6 +31,10 @@ struct DaemonConfig {
   mled::v1::Config proto;  // every field present
   HostPort listen;
   std::optional<HostPort> udp;  // nullopt: UDP off
+  std::optional<HostPort> http;    // nullopt: HTTP off
+  std::optional<HostPort> statsd;  // nullopt: StatsD off
+  uint32_t udp_receive_buffer_bytes = 0;
+  absl::Duration statsd_flush_interval;
   absl::Duration publish_interval;
   uint32_t io_threads = 1;
   uint32_t shards = 16;
@@ -41,6 +45,10 @@ struct DaemonConfig {
   uint64_t max_session_write_bytes = 0;
   uint32_t max_connections = 0;
   uint32_t max_subscriptions_per_connection = 0;
+  uint32_t max_http_header_bytes = 0;
+  uint64_t max_http_body_bytes = 0;
+  uint32_t max_metrics_streams = 0;
+  uint32_t max_http_connections = 0;
   std::shared_ptr<const engine::StreamRules> rules;
 };
 

@@ -50,6 +50,27 @@ ABSL_FLAG(uint32_t, max_rules, 1000, "Most stream rules in the config.");
 ABSL_FLAG(std::string, max_time_ahead, "1h",
           "How far ahead of the daemon's clock a sample's time may be; later times are "
           "INVALID_ARGUMENT (they would push a stream's window or decay clock into the future).");
+ABSL_FLAG(uint32_t, max_http_header_bytes, 16384,
+          "Largest HTTP request header block in bytes; larger requests get 431.");
+ABSL_FLAG(uint64_t, max_http_body_bytes, 16777216,
+          "Largest HTTP request body in bytes (16 MiB); larger bodies get 413.");
+ABSL_FLAG(uint32_t, max_metrics_streams, 10000,
+          "Most streams one /metrics page exports, in name order; narrow it with "
+          "/metrics?match=GLOB. The page says when it was cut (mled_metrics_streams_omitted).");
+ABSL_FLAG(uint32_t, max_http_connections, 1024,
+          "Concurrent HTTP connections, event streams included; further ones are closed at once.");
+ABSL_FLAG(std::string, http, "127.0.0.1:7071",
+          "HTTP address for the dashboard (/), Prometheus metrics (/metrics), the JSON API "
+          "(/v1/...) and live events (/v1/events); empty disables HTTP.");
+ABSL_FLAG(std::string, statsd, "127.0.0.1:8125",
+          "UDP address for StatsD/DogStatsD lines (name:value|type); empty disables StatsD.");
+ABSL_FLAG(uint32_t, udp_receive_buffer_bytes, 33554432,
+          "Receive buffer asked of the kernel for each UDP socket (32 MiB), so bursts are "
+          "queued, not dropped. The kernel may grant less (net.core.rmem_max); the startup log "
+          "says what it got, and drops are counted.");
+ABSL_FLAG(std::string, statsd_flush_interval, "10s",
+          "Interval over which StatsD counters (|c) are summed into one per-second rate "
+          "sample of the counter's stream.");
 ABSL_FLAG(std::string, rules, "",
           "Stream rules, replacing the config file's: text format as in the file, e.g. "
           "'rules { match: \"plant7/*\" window { length: \"5m\" } }'. First match wins.");

@@ -72,11 +72,14 @@ int main(int argc, char** argv) {
     return Fail(kExitCannotStart, status.message());
   }
 
-  const std::string udp = server.udp_address();
+  const auto or_off = [](std::string address) { return address.empty() ? "off" : address; };
   // The startup line: scripts and tests read the real ports from it.
-  std::printf("mled listening on tcp %s, udp %s (publish_interval %s, io_threads %u, shards %u)\n",
-              server.tcp_address().c_str(), udp.empty() ? "off" : udp.c_str(), interval.c_str(),
-              io_threads, shards);
+  std::printf(
+      "mled listening on tcp %s, udp %s, http %s, statsd %s (publish_interval %s, io_threads %u, "
+      "shards %u)\n",
+      server.tcp_address().c_str(), or_off(server.udp_address()).c_str(),
+      or_off(server.http_address()).c_str(), or_off(server.statsd_address()).c_str(),
+      interval.c_str(), io_threads, shards);
   std::fflush(stdout);
   server.Run();
   mled::daemon::LogInfo("stopped");

@@ -127,7 +127,13 @@ void Publisher::OnTimer() {
       for (const std::string& name : changed_) group.pending.insert(name);
       if (now < group.next_due) continue;
       counters_->publish_ticks.fetch_add(1, std::memory_order_relaxed);
+      const auto tick_start = std::chrono::steady_clock::now();
       Publish(group, now);
+      counters_->publish_tick_nanos.fetch_add(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                               tick_start)
+              .count(),
+          std::memory_order_relaxed);
       // Stay on the group's cadence; skip ticks missed while the process was busy.
       group.next_due += group.interval;
       if (group.next_due <= now) group.next_due = now + group.interval;

@@ -87,6 +87,39 @@ absl::Status Server::Start() {
                                          "UDP off)"));
     }
   }
+  if (config_.statsd.has_value()) {
+    ASSIGN_OR_RETURN(const asio::ip::address statsd_host, ResolveHost(*config_.statsd, "statsd"));
+    statsd_ = std::make_unique<StatsdListener>(
+        io_, &table_, &handler_, &counters_, &client_errors_,
+        StatsdOptions{.max_datagram_bytes = config_.max_datagram_bytes,
+                      .receive_buffer_bytes = config_.udp_receive_buffer_bytes,
+                      .flush_interval = config_.statsd_flush_interval});
+    absl::Status status = statsd_->Start(udp::endpoint(statsd_host, config_.statsd->port));
+    if (!status.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          status.message(),
+          " (choose another address with --statsd, or --statsd= to turn StatsD off)"));
+    }
+  }
+  if (config_.http.has_value()) {
+    ASSIGN_OR_RETURN(const asio::ip::address http_host, ResolveHost(*config_.http, "http"));
+    http_ = std::make_unique<HttpServer>(
+        io_, HttpContext{.table = &table_,
+                         .handler = &handler_,
+                         .publisher = &publisher_,
+                         .counters = &counters_,
+                         .client_errors = &client_errors_,
+                         .options = {.max_header_bytes = config_.max_http_header_bytes,
+                                     .max_body_bytes = config_.max_http_body_bytes,
+                                     .max_metrics_streams = config_.max_metrics_streams,
+                                     .max_connections = config_.max_http_connections,
+                                     .max_write_bytes = config_.max_session_write_bytes}});
+    absl::Status status = http_->Start(tcp::endpoint(http_host, config_.http->port));
+    if (!status.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          status.message(), " (choose another address with --http, or --http= to turn HTTP off)"));
+    }
+  }
   publisher_.Start();
   HandleSignals();
   asio::post(acceptor_.get_executor(), [this] { Accept(); });
@@ -102,6 +135,18 @@ std::string Server::tcp_address() const {
 std::string Server::udp_address() const {
   if (!udp_) return "";
   const udp::endpoint endpoint = udp_->local_endpoint();
+  return HostPort{endpoint.address().to_string(), endpoint.port()}.ToString();
+}
+
+std::string Server::http_address() const {
+  if (!http_) return "";
+  const tcp::endpoint endpoint = http_->local_endpoint();
+  return HostPort{endpoint.address().to_string(), endpoint.port()}.ToString();
+}
+
+std::string Server::statsd_address() const {
+  if (!statsd_) return "";
+  const udp::endpoint endpoint = statsd_->local_endpoint();
   return HostPort{endpoint.address().to_string(), endpoint.port()}.ToString();
 }
 
@@ -232,6 +277,8 @@ void Server::Stop() {
     acceptor_.close(ignored);
   });
   if (udp_) udp_->Stop();
+  if (statsd_) statsd_->Stop();
+  if (http_) http_->Stop();
   asio::post(io_, [this] {
     boost::system::error_code ignored;
     signals_.cancel(ignored);

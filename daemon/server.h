@@ -29,8 +29,10 @@
 #include "daemon/config.h"
 #include "daemon/daemon_counters.h"
 #include "daemon/log.h"
+#include "daemon/http_server.h"
 #include "daemon/publisher.h"
 #include "daemon/request_handler.h"
+#include "daemon/statsd_listener.h"
 #include "daemon/tcp_session.h"
 #include "daemon/udp_listener.h"
 #include "lib/engine/stream_table.h"
@@ -55,6 +57,8 @@ class Server {
   // Where the server listens (the real ports when the config asked for port 0).
   std::string tcp_address() const;
   std::string udp_address() const;  // empty when UDP is off
+  std::string http_address() const;     // empty when HTTP is off
+  std::string statsd_address() const;   // empty when StatsD is off
 
   // What SIGHUP re-reads: the config file (empty when the daemon runs on flags alone) and the
   // flags given on the command line, which keep overriding it.
@@ -80,6 +84,8 @@ class Server {
   SessionContext session_context_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<UdpListener> udp_;
+  std::unique_ptr<StatsdListener> statsd_;
+  std::unique_ptr<HttpServer> http_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer stop_deadline_;
 

@@ -15,7 +15,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
@@ -234,7 +236,8 @@ ProgramResult RunProgram(const std::string& binary, const std::vector<std::strin
 
 ProgramResult RunMled(std::vector<std::string> args, bool ephemeral) {
   if (ephemeral) {
-    args.insert(args.begin(), {"--listen=127.0.0.1:0", "--udp=127.0.0.1:0"});
+    args.insert(args.begin(),
+                {"--listen=127.0.0.1:0", "--udp=127.0.0.1:0", "--http=", "--statsd="});
   }
   return RunProgram(MledBinary(), args, absl::Seconds(30));
 }
@@ -244,6 +247,8 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   std::vector<std::string> args;
   if (!HasFlag(flags, "listen")) args.push_back("--listen=127.0.0.1:0");
   if (!HasFlag(flags, "udp")) args.push_back("--udp=127.0.0.1:0");
+  if (!HasFlag(flags, "http")) args.push_back("--http=");
+  if (!HasFlag(flags, "statsd")) args.push_back("--statsd=");
   if (!HasFlag(flags, "io_threads")) args.push_back("--io_threads=2");
   if (!HasFlag(flags, "publish_interval")) args.push_back("--publish_interval=100ms");
   args.insert(args.end(), flags.begin(), flags.end());
@@ -284,21 +289,31 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
     return found ? absl::FailedPreconditionError(message) : absl::DeadlineExceededError(message);
   }
   daemon->startup_line_ = line;
-  // "mled listening on tcp HOST:PORT, udp HOST:PORT (...)" or "..., udp off (...)".
+  // "mled listening on tcp HOST:PORT, udp HOST:PORT, http HOST:PORT, statsd HOST:PORT (...)",
+  // each but tcp possibly "off".
   absl::string_view rest = line;
-  rest.remove_prefix(kPrefix.size());
-  const size_t comma = rest.find(", udp ");
+  rest.remove_prefix(kPrefix.size() - 4);  // keep "tcp "
   const size_t paren = rest.find(" (");
-  if (comma == absl::string_view::npos || paren == absl::string_view::npos || paren < comma) {
-    process.Kill();
-    return absl::InternalError(absl::StrCat("cannot parse the startup line: ", line));
+  if (paren != absl::string_view::npos) rest = rest.substr(0, paren);
+  absl::flat_hash_map<std::string, std::string> addresses;
+  for (absl::string_view part : absl::StrSplit(rest, ", ")) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits(' ', 1));
+    addresses[kv.first] = kv.second == "off" ? "" : kv.second;
   }
-  daemon->tcp_address_ = std::string(rest.substr(0, comma));
-  const absl::string_view udp = rest.substr(comma + 6, paren - comma - 6);
-  daemon->udp_address_ = udp == "off" ? "" : std::string(udp);
+  daemon->tcp_address_ = addresses["tcp"];
+  daemon->udp_address_ = addresses["udp"];
+  daemon->http_address_ = addresses["http"];
+  daemon->statsd_address_ = addresses["statsd"];
   daemon->tcp_port_ = PortOf(daemon->tcp_address_);
   daemon->udp_port_ = daemon->udp_address_.empty() ? 0 : PortOf(daemon->udp_address_);
-  if (daemon->tcp_port_ <= 0 || (!daemon->udp_address_.empty() && daemon->udp_port_ <= 0)) {
+  for (const std::string* address :
+       {&daemon->udp_address_, &daemon->http_address_, &daemon->statsd_address_}) {
+    if (!address->empty() && PortOf(*address) <= 0) {
+      process.Kill();
+      return absl::InternalError(absl::StrCat("no valid ports in the startup line: ", line));
+    }
+  }
+  if (daemon->tcp_port_ <= 0) {
     process.Kill();
     return absl::InternalError(absl::StrCat("no valid ports in the startup line: ", line));
   }

@@ -115,7 +115,7 @@ class DaemonProcess {
   static constexpr absl::Duration kStartupTimeout = absl::Seconds(20);
 
   // Starts mled with `flags` appended to the defaults --listen=127.0.0.1:0, --udp=127.0.0.1:0,
-  // --io_threads=2 and --publish_interval=100ms (a default is left out when `flags` sets that
+  // --http= and --statsd= (off), --io_threads=2 and --publish_interval=100ms (a default is left out when `flags` sets that
   // flag), and waits for the startup line. FAILED_PRECONDITION with the exit status and stderr
   // if mled exits first; DEADLINE_EXCEEDED if no line comes within `startup_timeout`.
   static absl::StatusOr<std::unique_ptr<DaemonProcess>> Start(
@@ -130,9 +130,13 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
-  // "127.0.0.1:PORT" as printed in the startup line; udp_address() is empty when UDP is off.
+  // "127.0.0.1:PORT" as printed in the startup line; udp_address(), http_address() and
+  // statsd_address() are empty when that interface is off (HTTP and StatsD are off unless the
+  // test passes e.g. --http=127.0.0.1:0 / --statsd=127.0.0.1:0).
   const std::string& tcp_address() const { return tcp_address_; }
   const std::string& udp_address() const { return udp_address_; }
+  const std::string& http_address() const { return http_address_; }
+  const std::string& statsd_address() const { return statsd_address_; }
   int tcp_port() const { return tcp_port_; }
   int udp_port() const { return udp_port_; }
   const std::string& startup_line() const { return startup_line_; }
@@ -154,6 +158,8 @@ class DaemonProcess {
   std::string startup_line_;
   std::string tcp_address_;
   std::string udp_address_;
+  std::string http_address_;
+  std::string statsd_address_;
   int tcp_port_ = 0;
   int udp_port_ = 0;
 };
