@@ -1,16 +1,118 @@
 #include "daemon/http_server.h"
 
-// Placeholder until the Beast server lands (issue 4, in progress): Start refuses.
+#include <atomic>
+#include "absl/strings/string_view.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/http_connection.h"
+#include "daemon/http_session.h"
+
 namespace mled::daemon {
 
-class HttpServer::Impl {};
+namespace asio = boost::asio;
+using boost::asio::ip::tcp;
 
-HttpServer::HttpServer(boost::asio::io_context&, HttpContext) {}
+namespace {
+
+// The body of the 503 sent, without waiting, to a connection over max_http_connections.
+constexpr absl::string_view kTooManyConnections =
+    "{\"code\":\"RESOURCE_EXHAUSTED\",\"message\":\"too many HTTP connections "
+    "(max_http_connections); retry later\"}\n";
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(asio::io_context& io, HttpContext context)
+      : io_(io), context_(std::move(context)), acceptor_(asio::make_strand(io)) {}
+
+  absl::Status Start(const tcp::endpoint& endpoint) {
+    boost::system::error_code error;
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+    if (error) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on http ",
+                                                 endpoint.address().to_string(), ":",
+                                                 endpoint.port(), ": ", error.message()));
+    }
+    asio::post(acceptor_.get_executor(), [this] { Accept(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (stopped_.exchange(true)) return;
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    registry_.CloseAll();
+  }
+
+  tcp::endpoint local_endpoint() const {
+    boost::system::error_code ignored;
+    return acceptor_.local_endpoint(ignored);
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](const boost::system::error_code& error,
+                                                          tcp::socket socket) {
+      if (error == asio::error::operation_aborted || !acceptor_.is_open() || stopped_) return;
+      if (error) {
+        // E.g. EMFILE: keep accepting; the log line says why connections fail.
+        context_.client_errors->Log(absl::StrCat("http accept failed: ", error.message()));
+      } else if (context_.counters->http_connections_current.load(std::memory_order_relaxed) >=
+                 context_.options.max_connections) {
+        Refuse(std::move(socket));
+      } else {
+        std::make_shared<HttpSession>(std::move(socket), context_, &registry_,
+                                      HttpConnectionSlot(context_.counters))
+            ->Start();
+      }
+      Accept();
+    });
+  }
+
+  // Answers 503 if the socket takes it at once (a fresh socket's send buffer always does) and
+  // closes; never waits for the client.
+  void Refuse(tcp::socket socket) {
+    context_.counters->connections_rejected.fetch_add(1, std::memory_order_relaxed);
+    context_.counters->http_errors.fetch_add(1, std::memory_order_relaxed);
+    context_.client_errors->Log(
+        absl::StrCat("http: refused a connection: ", context_.options.max_connections,
+                     " connections open (max_http_connections)"));
+    const std::string response = absl::StrCat(
+        "HTTP/1.1 503 Service Unavailable\r\nServer: mled\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nRetry-After: 1\r\nContent-Length: ",
+        kTooManyConnections.size(), "\r\n\r\n", kTooManyConnections);
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(response), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+
+  asio::io_context& io_;
+  const HttpContext context_;
+  tcp::acceptor acceptor_;
+  HttpConnectionRegistry registry_;
+  std::atomic<bool> stopped_{false};
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpContext context)
+    : impl_(std::make_unique<Impl>(io, std::move(context))) {}
+
 HttpServer::~HttpServer() = default;
-absl::Status HttpServer::Start(const boost::asio::ip::tcp::endpoint&) {
-  return absl::UnimplementedError("the HTTP server is not built yet; run with --http=");
-}
-void HttpServer::Stop() {}
-boost::asio::ip::tcp::endpoint HttpServer::local_endpoint() const { return {}; }
+
+absl::Status HttpServer::Start(const tcp::endpoint& endpoint) { return impl_->Start(endpoint); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+tcp::endpoint HttpServer::local_endpoint() const { return impl_->local_endpoint(); }
 
 }  // namespace mled::daemon

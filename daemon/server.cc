@@ -79,7 +79,8 @@ absl::Status Server::Start() {
   if (config_.udp.has_value()) {
     ASSIGN_OR_RETURN(const asio::ip::address udp_host, ResolveHost(*config_.udp, "udp"));
     udp_ = std::make_unique<UdpListener>(io_, &table_, &handler_, &counters_, &client_errors_,
-                                         config_.max_datagram_bytes);
+                                         config_.max_datagram_bytes,
+                                         config_.udp_receive_buffer_bytes);
     absl::Status status = udp_->Start(udp::endpoint(udp_host, config_.udp->port));
     if (!status.ok()) {
       return absl::UnavailableError(

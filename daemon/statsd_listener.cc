@@ -1,17 +1,257 @@
 #include "daemon/statsd_listener.h"
 
-// Placeholder until the StatsD listener lands (issue 4, in progress): Start refuses.
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "daemon/udp_receiver.h"
+#include "lib/engine/ingest_applier.h"
+#include "lib/engine/statsd_aggregator.h"
+#include "lib/wire/statsd.h"
+#include "mled/v1/wire.pb.h"
+
 namespace mled::daemon {
 
-class StatsdListener::Impl {};
+namespace asio = boost::asio;
+using boost::asio::ip::udp;
+using SteadyClock = std::chrono::steady_clock;
 
-StatsdListener::StatsdListener(boost::asio::io_context&, engine::StreamTable*, RequestHandler*,
-                               DaemonCounters*, RateLimitedLog*, StatsdOptions) {}
+namespace {
+
+// Counter rates per Ingest at a flush: bounds the message when there are many counters.
+constexpr int kRatesPerIngest = 4096;
+
+}  // namespace
+
+// Everything below runs on the receiver's strand, except the constructor, Start, Stop and
+// local_endpoint.
+class StatsdListener::Impl {
+ public:
+  Impl(asio::io_context& io, engine::StreamTable* table, RequestHandler* handler,
+       DaemonCounters* counters, RateLimitedLog* client_errors, StatsdOptions options)
+      : handler_(handler),
+        counters_(counters),
+        client_errors_(client_errors),
+        options_(options),
+        interval_seconds_(absl::ToDoubleSeconds(options.flush_interval)),
+        aggregator_(table->limits().max_streams, table->limits().ingest),
+        applier_(table),
+        receiver_(io,
+                  UdpReceiverOptions{.name = "statsd",
+                                     .max_datagram_bytes = options.max_datagram_bytes,
+                                     .receive_buffer_bytes = options.receive_buffer_bytes},
+                  &counters->statsd_receive_drops,
+                  [this](absl::Span<const ReceivedDatagram> batch) { OnBatch(batch); }),
+        flush_timer_(receiver_.strand()) {}
+
+  absl::Status Start(const udp::endpoint& endpoint) {
+    if (absl::Status status = receiver_.Open(endpoint); !status.ok()) return status;
+    receiver_.Start();
+    asio::post(receiver_.strand(), [this] {
+      last_flush_ = SteadyClock::now();
+      next_flush_ = last_flush_ + absl::ToChronoNanoseconds(options_.flush_interval);
+      ArmFlush();
+    });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    // Posted in this order, the close runs first: no datagram is applied after the last flush.
+    receiver_.Close();
+    asio::post(receiver_.strand(), [this] {
+      if (stopped_) return;
+      stopped_ = true;
+      flush_timer_.cancel();
+      Flush(/*at_stop=*/true);
+    });
+  }
+
+  udp::endpoint local_endpoint() const { return receiver_.local_endpoint(); }
+
+ private:
+  void OnBatch(absl::Span<const ReceivedDatagram> batch) {
+    uint64_t bytes = 0;
+    uint64_t lines = 0;
+    uint64_t malformed = 0;
+    uint64_t sets = 0;
+    for (const ReceivedDatagram& datagram : batch) {
+      bytes += datagram.bytes.size();
+      sender_ = datagram.sender;
+      if (datagram.oversized) {
+        // Its end is cut off, so no line of it can be trusted: one malformed line.
+        ++lines;
+        ++malformed;
+        client_errors_->Log(absl::StrCat("statsd from ", SenderText(), ": dropped a datagram "
+                                         "larger than ", options_.max_datagram_bytes,
+                                         " bytes (max_datagram_bytes)"));
+        continue;
+      }
+      const wire::StatsdCounts counts = parser_.Parse(
+          datagram.bytes, [this](const wire::StatsdSample& sample) { OnSample(sample); });
+      lines += counts.lines + counts.malformed;
+      malformed += counts.malformed;
+      sets += counts.sets;
+      if (counts.malformed > 0) {
+        client_errors_->Log(absl::StrCat("statsd from ", SenderText(), ": skipped ",
+                                         counts.malformed, " malformed line(s) of ",
+                                         counts.lines + counts.malformed));
+      }
+    }
+    ApplyPending();
+    sender_ = nullptr;
+    constexpr auto kRelaxed = std::memory_order_relaxed;
+    counters_->statsd_datagrams.fetch_add(batch.size(), kRelaxed);
+    counters_->bytes_received.fetch_add(bytes, kRelaxed);
+    counters_->statsd_lines.fetch_add(lines, kRelaxed);
+    if (malformed > 0) counters_->statsd_lines_malformed.fetch_add(malformed, kRelaxed);
+    if (sets > 0) counters_->statsd_sets.fetch_add(sets, kRelaxed);
+  }
+
+  void OnSample(const wire::StatsdSample& sample) {
+    switch (sample.type) {
+      case wire::StatsdType::kCounter: {
+        const engine::StatsdOutcome outcome =
+            aggregator_.Count(sample.stream, sample.value, sample.sample_rate);
+        if (outcome != engine::StatsdOutcome::kApplied) Refuse(outcome, sample.stream);
+        return;
+      }
+      case wire::StatsdType::kGauge: {
+        double value = 0;
+        const engine::StatsdOutcome outcome =
+            aggregator_.Gauge(sample.stream, sample.value, sample.gauge_delta, &value);
+        if (outcome == engine::StatsdOutcome::kApplied) {
+          AddValue(sample.stream, value);
+        } else {
+          Refuse(outcome, sample.stream);
+        }
+        return;
+      }
+      case wire::StatsdType::kSet:
+        return;  // the parser counts sets and hands none over
+      case wire::StatsdType::kTimer:
+      case wire::StatsdType::kHistogram:
+      case wire::StatsdType::kDistribution:
+        // One line, one sample: no 1/rate weighting, since uniform sampling by the client does
+        // not bias the distribution.
+        AddValue(sample.stream, sample.value);
+        return;
+    }
+  }
+
+  // Appends `value` to the pending Ingest, in one StreamBatch per stream: the applier then
+  // looks each stream up once per batch of datagrams, and applies its rows as a block.
+  void AddValue(absl::string_view stream, double value) {
+    auto it = batch_of_stream_.find(stream);
+    if (it == batch_of_stream_.end()) {
+      // add_batches reuses a cleared StreamBatch, and assign its string's capacity.
+      mled::v1::StreamBatch* batch = ingest_.add_batches();
+      batch->mutable_stream()->assign(stream.data(), stream.size());
+      // Keyed by the batch's own copy of the name, which lives until the Ingest is cleared.
+      it = batch_of_stream_.emplace(absl::string_view(batch->stream()), batch).first;
+    }
+    it->second->add_values(value);
+  }
+
+  // Counts a line the aggregator refused, as the applier would have rejected its sample.
+  void Refuse(engine::StatsdOutcome outcome, absl::string_view stream) {
+    const bool full = outcome == engine::StatsdOutcome::kFull;
+    engine::IngestCounts counts;
+    counts.rejected = 1;
+    counts.rejected_by_code[full ? mled::v1::RESOURCE_EXHAUSTED : mled::v1::INVALID_ARGUMENT] = 1;
+    counters_->RecordIngest(counts, Transport::kStatsd);
+    client_errors_->Log(absl::StrCat(
+        "statsd from ", SenderText(), ": refused \"", absl::CHexEscape(stream), "\": ",
+        full ? "the daemon holds max_streams gauge and counter names"
+             : "not a valid stream name (UTF-8 without control characters, max_name_bytes)"));
+  }
+
+  void ApplyPending() {
+    if (ingest_.batches_size() > 0) {
+      handler_->Ingest(applier_, ingest_, Transport::kStatsd, &ack_);
+    }
+    ingest_.clear_batches();  // keeps the cleared batches for reuse
+    batch_of_stream_.clear();
+  }
+
+  void ArmFlush() {
+    flush_timer_.expires_at(next_flush_);
+    flush_timer_.async_wait([this](const boost::system::error_code& error) {
+      if (error || stopped_) return;
+      Flush(/*at_stop=*/false);
+      // On a fixed schedule, so flushes do not drift; after a stall, the next one is an
+      // interval from now rather than a burst of catching up.
+      next_flush_ = std::max(next_flush_ + absl::ToChronoNanoseconds(options_.flush_interval),
+                             SteadyClock::now());
+      ArmFlush();
+    });
+  }
+
+  // Turns the counters into rate samples (sample time: now). A regular flush divides by the
+  // configured interval and gives idle counters a 0 rate; the final one, at Stop, divides by the
+  // time since the last flush and leaves idle counters out.
+  void Flush(bool at_stop) {
+    const SteadyClock::time_point now = SteadyClock::now();
+    double seconds = interval_seconds_;
+    if (at_stop) {
+      seconds = std::max(std::chrono::duration<double>(now - last_flush_).count(), 1e-3);
+    }
+    last_flush_ = now;
+    aggregator_.Flush(seconds, /*idle_counters=*/!at_stop,
+                      [this](absl::string_view stream, double rate) {
+                        mled::v1::StreamBatch* batch = ingest_.add_batches();
+                        batch->mutable_stream()->assign(stream.data(), stream.size());
+                        batch->add_values(rate);
+                        if (ingest_.batches_size() >= kRatesPerIngest) ApplyPending();
+                      });
+    ApplyPending();
+  }
+
+  std::string SenderText() const {
+    if (sender_ == nullptr) return "?";
+    return absl::StrCat(sender_->address().to_string(), ":", sender_->port());
+  }
+
+  RequestHandler* const handler_;
+  DaemonCounters* const counters_;
+  RateLimitedLog* const client_errors_;
+  const StatsdOptions options_;
+  const double interval_seconds_;
+
+  wire::StatsdParser parser_;
+  engine::StatsdAggregator aggregator_;
+  engine::IngestApplier applier_;
+  // The samples of the current batch of datagrams, applied once at its end; reused.
+  mled::v1::Ingest ingest_;
+  mled::v1::Ack ack_;  // filled and discarded: StatsD has no acks
+  absl::flat_hash_map<absl::string_view, mled::v1::StreamBatch*> batch_of_stream_;
+  // The datagram being parsed, for log lines.
+  const udp::endpoint* sender_ = nullptr;
+  SteadyClock::time_point last_flush_;
+  SteadyClock::time_point next_flush_;
+  bool stopped_ = false;
+
+  UdpReceiver receiver_;
+  asio::steady_timer flush_timer_;  // on receiver_.strand()
+};
+
+StatsdListener::StatsdListener(asio::io_context& io, engine::StreamTable* table,
+                               RequestHandler* handler, DaemonCounters* counters,
+                               RateLimitedLog* client_errors, StatsdOptions options)
+    : impl_(std::make_unique<Impl>(io, table, handler, counters, client_errors, options)) {}
+
 StatsdListener::~StatsdListener() = default;
-absl::Status StatsdListener::Start(const boost::asio::ip::udp::endpoint&) {
-  return absl::UnimplementedError("the StatsD listener is not built yet; run with --statsd=");
-}
-void StatsdListener::Stop() {}
-boost::asio::ip::udp::endpoint StatsdListener::local_endpoint() const { return {}; }
+
+absl::Status StatsdListener::Start(const udp::endpoint& endpoint) { return impl_->Start(endpoint); }
+
+void StatsdListener::Stop() { impl_->Stop(); }
+
+udp::endpoint StatsdListener::local_endpoint() const { return impl_->local_endpoint(); }
 
 }  // namespace mled::daemon

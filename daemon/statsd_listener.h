@@ -6,12 +6,17 @@
 //   ...
 //   statsd.Stop();
 //
-// Gauges, timers, histograms and distributions are one sample per line; signed gauges are
-// deltas to the gauge's last value; counters are summed (scaled by 1/rate) and become one
-// per-second rate sample per flush interval; sets are counted and skipped. The kernel's drop
-// count for the socket (SO_RXQ_OVFL) is kept in DaemonCounters::statsd_receive_drops.
+// Gauges, timers, histograms and distributions are one sample per value (no 1/rate weighting);
+// signed gauges are deltas to the gauge's last value; counters are summed (scaled by 1/rate) and
+// become one per-second rate sample per flush interval (0 for an interval without increments);
+// sets are counted and skipped. Sample time is the receive time (counter rates: the flush time).
+// The gauge and counter state lives in engine::StatsdAggregator, bounded by max_streams names.
+// Datagrams are received in batches (daemon/udp_receiver.h) and each batch's samples are applied
+// as one Ingest through RequestHandler, like TCP and UDP ingest. The kernel's drop count for
+// the socket (SO_RXQ_OVFL) is kept in DaemonCounters::statsd_receive_drops.
 //
-// Thread-safety: Start and Stop may be called from any thread; receives run on one strand.
+// Thread-safety: Start and Stop may be called from any thread; receives and flushes run on one
+// strand.
 #ifndef MLED_DAEMON_STATSD_LISTENER_H_
 #define MLED_DAEMON_STATSD_LISTENER_H_
 
@@ -47,7 +52,8 @@ class StatsdListener {
 
   // Binds and starts receiving. UNAVAILABLE with the cause when the address cannot be bound.
   absl::Status Start(const boost::asio::ip::udp::endpoint& endpoint);
-  // Applies the counters summed so far as a last rate sample, then closes the socket. Any
+  // Closes the socket, then applies the counters summed since the last flush as a last rate
+  // sample (sum / time since that flush; counters without increments are left out). Any
   // thread; idempotent.
   void Stop();
   boost::asio::ip::udp::endpoint local_endpoint() const;

@@ -1,7 +1,5 @@
 #include "daemon/udp_listener.h"
 
-#include <boost/asio/post.hpp>
-
 #include "absl/strings/str_cat.h"
 
 namespace mled::daemon {
@@ -9,81 +7,56 @@ namespace mled::daemon {
 namespace asio = boost::asio;
 using boost::asio::ip::udp;
 
-namespace {
-// A large receive buffer absorbs bursts while the strand is busy applying.
-constexpr int kReceiveBufferBytes = 8 << 20;
-}  // namespace
-
 UdpListener::UdpListener(asio::io_context& io, engine::StreamTable* table,
                          RequestHandler* handler, DaemonCounters* counters,
-                         RateLimitedLog* client_errors, uint32_t max_datagram_bytes)
-    : strand_(asio::make_strand(io)),
-      socket_(strand_),
-      handler_(handler),
+                         RateLimitedLog* client_errors, uint32_t max_datagram_bytes,
+                         uint32_t receive_buffer_bytes)
+    : handler_(handler),
       counters_(counters),
       client_errors_(client_errors),
       max_datagram_bytes_(max_datagram_bytes),
-      // One byte more than the limit tells an oversized datagram from one exactly at it.
-      buffer_(static_cast<size_t>(max_datagram_bytes) + 1),
-      applier_(table) {}
+      applier_(table),
+      receiver_(io,
+                UdpReceiverOptions{.name = "udp",
+                                   .max_datagram_bytes = max_datagram_bytes,
+                                   .receive_buffer_bytes = receive_buffer_bytes},
+                &counters->udp_receive_drops,
+                [this](absl::Span<const ReceivedDatagram> batch) { OnBatch(batch); }) {}
 
 absl::Status UdpListener::Start(const udp::endpoint& endpoint) {
-  boost::system::error_code error;
-  socket_.open(endpoint.protocol(), error);
-  if (!error) socket_.bind(endpoint, error);
-  if (error) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on udp ", endpoint.address().to_string(),
-                                               ":", endpoint.port(), ": ", error.message()));
-  }
-  boost::system::error_code ignored;
-  socket_.set_option(asio::socket_base::receive_buffer_size(kReceiveBufferBytes), ignored);
-  asio::post(strand_, [this] { Receive(); });
+  if (absl::Status status = receiver_.Open(endpoint); !status.ok()) return status;
+  receiver_.Start();
   return absl::OkStatus();
 }
 
-void UdpListener::Stop() {
-  asio::post(strand_, [this] {
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-  });
-}
+void UdpListener::Stop() { receiver_.Close(); }
 
-udp::endpoint UdpListener::local_endpoint() const {
-  boost::system::error_code ignored;
-  return socket_.local_endpoint(ignored);
-}
+udp::endpoint UdpListener::local_endpoint() const { return receiver_.local_endpoint(); }
 
-void UdpListener::Receive() {
-  socket_.async_receive_from(
-      asio::buffer(buffer_), sender_,
-      [this](const boost::system::error_code& error, size_t bytes) { OnReceive(error, bytes); });
-}
-
-void UdpListener::OnReceive(const boost::system::error_code& error, size_t bytes) {
-  if (error == asio::error::operation_aborted || !socket_.is_open()) return;
-  if (!error) {
-    counters_->udp_datagrams.fetch_add(1, std::memory_order_relaxed);
-    counters_->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
+void UdpListener::OnBatch(absl::Span<const ReceivedDatagram> batch) {
+  uint64_t bytes_received = 0;
+  for (const ReceivedDatagram& datagram : batch) {
+    bytes_received += datagram.bytes.size();
     absl::Status status;
-    if (bytes > max_datagram_bytes_) {
-      status = absl::ResourceExhaustedError(
-          absl::StrCat("datagram is larger than ", max_datagram_bytes_, " bytes (max_datagram_bytes)"));
-    } else {
+    if (datagram.oversized) {
+      status = absl::ResourceExhaustedError(absl::StrCat(
+          "datagram is larger than ", max_datagram_bytes_, " bytes (max_datagram_bytes)"));
+    } else if (!ingest_.ParseFromArray(datagram.bytes.data(),
+                                       static_cast<int>(datagram.bytes.size()))) {
       // A bare Ingest has no oneof, so parsing into the reused one keeps its memory.
-      if (!ingest_.ParseFromArray(buffer_.data(), static_cast<int>(bytes))) {
-        status = absl::InvalidArgumentError(
-            absl::StrCat("datagram of ", bytes, " bytes is not a mled.v1.Ingest"));
-      }
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "datagram of ", datagram.bytes.size(), " bytes is not a mled.v1.Ingest"));
     }
     if (status.ok()) {
       handler_->Ingest(applier_, ingest_, Transport::kUdp, &ack_);
     } else {
       counters_->udp_datagrams_malformed.fetch_add(1, std::memory_order_relaxed);
-      client_errors_->Log(absl::StrCat("udp from ", sender_.address().to_string(), ":",
-                                       sender_.port(), ": dropped: ", status.message()));
+      client_errors_->Log(absl::StrCat("udp from ", datagram.sender->address().to_string(), ":",
+                                       datagram.sender->port(), ": dropped: ", status.message()));
     }
   }
-  Receive();
+  counters_->udp_datagrams.fetch_add(batch.size(), std::memory_order_relaxed);
+  counters_->bytes_received.fetch_add(bytes_received, std::memory_order_relaxed);
 }
 
 }  // namespace mled::daemon

@@ -1,22 +1,24 @@
 // UDP ingest: each datagram is one serialized `mled.v1.Ingest`, no length prefix, no ack.
 //
 // A datagram that does not decode, or is larger than max_datagram_bytes, is counted and dropped.
-// Receives are handled on one strand, one datagram at a time, with a reused Ingest and applier,
-// so a warmed-up listener allocates nothing per sample.
+// Datagrams arrive in batches (daemon/udp_receiver.h: recvmmsg, a large kernel buffer, the
+// kernel's drop count in DaemonCounters::udp_receive_drops) and are applied on one strand, one
+// datagram at a time, with a reused Ingest and applier, so a warmed-up listener allocates
+// nothing per sample.
 #ifndef MLED_DAEMON_UDP_LISTENER_H_
 #define MLED_DAEMON_UDP_LISTENER_H_
 
 #include <cstdint>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "daemon/daemon_counters.h"
 #include "daemon/log.h"
 #include "daemon/request_handler.h"
+#include "daemon/udp_receiver.h"
 #include "lib/engine/ingest_applier.h"
 #include "mled/v1/wire.pb.h"
 
@@ -24,9 +26,13 @@ namespace mled::daemon {
 
 class UdpListener {
  public:
+  // `receive_buffer_bytes`: the kernel receive buffer to ask for (udp_receive_buffer_bytes).
   UdpListener(boost::asio::io_context& io, engine::StreamTable* table, RequestHandler* handler,
               DaemonCounters* counters, RateLimitedLog* client_errors,
-              uint32_t max_datagram_bytes);
+              uint32_t max_datagram_bytes, uint32_t receive_buffer_bytes);
+
+  UdpListener(const UdpListener&) = delete;
+  UdpListener& operator=(const UdpListener&) = delete;
 
   // Binds and starts receiving. UNAVAILABLE with the cause when the address cannot be bound.
   absl::Status Start(const boost::asio::ip::udp::endpoint& endpoint);
@@ -35,20 +41,18 @@ class UdpListener {
   boost::asio::ip::udp::endpoint local_endpoint() const;
 
  private:
-  void Receive();
-  void OnReceive(const boost::system::error_code& error, size_t bytes);
+  // On the receiver's strand.
+  void OnBatch(absl::Span<const ReceivedDatagram> batch);
 
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  boost::asio::ip::udp::socket socket_;
   RequestHandler* handler_;
   DaemonCounters* counters_;
   RateLimitedLog* client_errors_;
   uint32_t max_datagram_bytes_;
-  std::vector<char> buffer_;
-  boost::asio::ip::udp::endpoint sender_;
   mled::v1::Ingest ingest_;
   mled::v1::Ack ack_;  // filled and discarded: UDP has no acks
   engine::IngestApplier applier_;
+  // Last: its strand may call OnBatch until it is destroyed.
+  UdpReceiver receiver_;
 };
 
 }  // namespace mled::daemon

@@ -165,8 +165,8 @@ std::shared_ptr<const StreamRules> StreamTable::rules() const {
   return shards_[0]->rules;
 }
 
-void StreamTable::Query(const StreamMatcher& matcher, size_t limit,
-                        google::protobuf::RepeatedPtrField<mled::v1::Estimate>* out) const {
+size_t StreamTable::Query(const StreamMatcher& matcher, size_t limit,
+                          google::protobuf::RepeatedPtrField<mled::v1::Estimate>* out) const {
   std::vector<std::string> names;
   if (matcher.exact_only()) {
     names.assign(matcher.exact_names().begin(), matcher.exact_names().end());
@@ -180,10 +180,23 @@ void StreamTable::Query(const StreamMatcher& matcher, size_t limit,
   }
   std::sort(names.begin(), names.end());
   mled::v1::Estimate estimate;
+  size_t matched = 0;
   for (const std::string& name : names) {
-    if (static_cast<size_t>(out->size()) >= limit) break;
-    if (GetEstimate(name, &estimate)) out->Add()->Swap(&estimate);
+    if (static_cast<size_t>(out->size()) < limit) {
+      if (!GetEstimate(name, &estimate)) continue;  // removed meanwhile, or an unknown exact name
+      out->Add()->Swap(&estimate);
+    } else if (matcher.exact_only() && !Contains(name)) {
+      continue;
+    }
+    ++matched;
   }
+  return matched;
+}
+
+bool StreamTable::Contains(absl::string_view stream) const {
+  const Shard& shard = *shards_[ShardOf(stream)];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  return shard.streams.contains(stream);
 }
 
 bool StreamTable::GetEstimate(absl::string_view stream, mled::v1::Estimate* out) const {

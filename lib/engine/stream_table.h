@@ -89,10 +89,13 @@ class StreamTable {
   RulesReload ReplaceRules(std::shared_ptr<const StreamRules> rules);
   std::shared_ptr<const StreamRules> rules() const;
 
-  // Estimates of the matching streams, sorted by name, at most `limit` of them.
-  void Query(const StreamMatcher& matcher, size_t limit,
-             google::protobuf::RepeatedPtrField<mled::v1::Estimate>* out) const;
+  // Estimates of the matching streams, sorted by name, at most `limit` of them. Returns how many
+  // streams matched, those past the limit included (so a caller can say how many it left out).
+  size_t Query(const StreamMatcher& matcher, size_t limit,
+               google::protobuf::RepeatedPtrField<mled::v1::Estimate>* out) const;
 
+  // Whether the stream exists.
+  bool Contains(absl::string_view stream) const;
   // Estimate of one stream; false when it does not exist.
   bool GetEstimate(absl::string_view stream, mled::v1::Estimate* out) const;
 

@@ -37,10 +37,11 @@ std::optional<double> ParseNumber(absl::string_view text) {
   return value;
 }
 
+}  // namespace
+
 // Parses one non-empty line; false when it is malformed.
-bool ParseLine(absl::string_view line, std::string& stream, std::vector<std::string_view>& tags,
-               std::vector<double>& values, StatsdCounts& counts,
-               absl::FunctionRef<void(const StatsdSample&)> on_sample) {
+bool StatsdParser::ParseLine(absl::string_view line, StatsdCounts& counts,
+                             absl::FunctionRef<void(const StatsdSample&)> on_sample) {
   const size_t colon = line.find(':');
   const size_t bar = line.find('|');
   if (colon == absl::string_view::npos || bar == absl::string_view::npos || colon == 0 ||
@@ -49,22 +50,24 @@ bool ParseLine(absl::string_view line, std::string& stream, std::vector<std::str
   }
   const absl::string_view name = line.substr(0, colon);
   const absl::string_view value_text = line.substr(colon + 1, bar - colon - 1);
-  std::vector<absl::string_view> fields = absl::StrSplit(line.substr(bar + 1), '|');
-  const std::optional<StatsdType> type = ParseType(fields[0]);
+  // Fields are walked in place (no vector of them): this runs for every line at line rate.
+  absl::string_view rest = line.substr(bar + 1);
+  const size_t type_end = rest.find('|');
+  const std::optional<StatsdType> type = ParseType(rest.substr(0, type_end));
   if (!type) return false;
+  rest = type_end == absl::string_view::npos ? absl::string_view() : rest.substr(type_end + 1);
 
   StatsdSample sample;
   sample.type = *type;
-  tags.clear();
-  for (size_t i = 1; i < fields.size(); ++i) {
-    const absl::string_view field = fields[i];
-    if (absl::StartsWith(field, "@")) {
+  tags_.clear();
+  for (absl::string_view field : absl::StrSplit(rest, '|', absl::SkipEmpty())) {
+    if (field.front() == '@') {
       const std::optional<double> rate = ParseNumber(field.substr(1));
       if (!rate || !(*rate > 0 && *rate <= 1)) return false;
       sample.sample_rate = *rate;
-    } else if (absl::StartsWith(field, "#")) {
+    } else if (field.front() == '#') {
       for (absl::string_view tag : absl::StrSplit(field.substr(1), ',', absl::SkipEmpty())) {
-        tags.push_back(std::string_view(tag.data(), tag.size()));
+        tags_.push_back(tag);
       }
     }
     // Any other field is an extension this parser does not use: skipped.
@@ -74,25 +77,29 @@ bool ParseLine(absl::string_view line, std::string& stream, std::vector<std::str
     ++counts.sets;
     return true;
   }
-  values.clear();
+  values_.clear();
   for (absl::string_view text : absl::StrSplit(value_text, ':')) {
     const std::optional<double> value = ParseNumber(text);
     if (!value) return false;
-    values.push_back(*value);
+    values_.push_back(*value);
   }
   sample.gauge_delta =
       *type == StatsdType::kGauge && (value_text.front() == '+' || value_text.front() == '-');
 
-  std::sort(tags.begin(), tags.end());
-  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-  stream.assign(name.data(), name.size());
-  for (std::string_view tag : tags) {
-    stream.push_back(';');
-    stream.append(tag);
+  if (tags_.empty()) {
+    sample.stream = name;  // the common case needs no copy
+  } else {
+    std::sort(tags_.begin(), tags_.end());
+    tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+    stream_.assign(name.data(), name.size());
+    for (absl::string_view tag : tags_) {
+      stream_.push_back(';');
+      stream_.append(tag.data(), tag.size());
+    }
+    sample.stream = stream_;
   }
-  sample.stream = stream;
   ++counts.lines;
-  for (double value : values) {
+  for (double value : values_) {
     sample.value = value;
     ++counts.samples;
     on_sample(sample);
@@ -100,20 +107,21 @@ bool ParseLine(absl::string_view line, std::string& stream, std::vector<std::str
   return true;
 }
 
-}  // namespace
-
-StatsdCounts ParseStatsdDatagram(absl::string_view datagram,
+StatsdCounts StatsdParser::Parse(absl::string_view datagram,
                                  absl::FunctionRef<void(const StatsdSample&)> on_sample) {
   StatsdCounts counts;
-  std::string stream;
-  std::vector<std::string_view> tags;
-  std::vector<double> values;
   for (absl::string_view line : absl::StrSplit(datagram, '\n')) {
     line = absl::StripSuffix(line, "\r");
     if (line.empty()) continue;
-    if (!ParseLine(line, stream, tags, values, counts, on_sample)) ++counts.malformed;
+    if (!ParseLine(line, counts, on_sample)) ++counts.malformed;
   }
   return counts;
+}
+
+StatsdCounts ParseStatsdDatagram(absl::string_view datagram,
+                                 absl::FunctionRef<void(const StatsdSample&)> on_sample) {
+  StatsdParser parser;
+  return parser.Parse(datagram, on_sample);
 }
 
 }  // namespace mled::wire

@@ -18,8 +18,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::vector<const Command*> AllCommands() {
-  return {&SendCommand(),  &SubscribeCommand(), &QueryCommand(),
-          &ResetCommand(), &StatsCommand(),     &BenchCommand()};
+  return {&SendCommand(),  &SubscribeCommand(), &QueryCommand(), &ResetCommand(),
+          &StatsCommand(), &BenchCommand(),     &DemoCommand()};
 }
 
 TEST(CommandHelpTest, ExplainsEveryFlagOfEveryCommand) {

@@ -34,9 +34,6 @@ ABSL_FLAG(int32_t, dim, 1, "dimension D of every sample");
 ABSL_FLAG(std::string, mode, "sample",
           "sample: each Ingest carries --batch Sample messages of consecutive streams;\n"
           "batch: each Ingest carries one StreamBatch of --batch rows of one stream");
-ABSL_FLAG(double, rate, 0,
-          "target samples per second over all connections (0 = as fast as possible)");
-ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to send");
 
 namespace mled::mlectl {
 namespace {
@@ -497,8 +494,8 @@ const Command& BenchCommand() {
                 {"dim"},
                 {"batch"},
                 {"mode"},
-                {"rate"},
-                {"duration"},
+                {"rate", "0"},
+                {"duration", "10s"},
                 {"window", "64"},
                 {"udp"},
                 {"timeout"},

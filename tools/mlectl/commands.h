@@ -12,6 +12,7 @@ const Command& QueryCommand();      // query.cc
 const Command& ResetCommand();      // reset.cc
 const Command& StatsCommand();      // stats.cc
 const Command& BenchCommand();      // bench.cc
+const Command& DemoCommand();       // demo.cc
 
 }  // namespace mled::mlectl
 

@@ -16,6 +16,11 @@ ABSL_FLAG(bool, udp, false,
 ABSL_FLAG(int32_t, batch, 1000, "samples per Ingest message");
 ABSL_FLAG(int32_t, window, 16,
           "Ingest messages sent ahead of their acknowledgement (pipelining depth)");
+ABSL_FLAG(double, rate, 0,
+          "samples per second: for bench, the target over all connections (0 = as fast as\n"
+          "possible); for demo, per stream");
+ABSL_FLAG(absl::Duration, duration, absl::ZeroDuration(),
+          "how long to send (demo: 0 = until Ctrl-C or SIGTERM)");
 
 namespace mled::mlectl {
 

@@ -14,8 +14,8 @@ namespace mled::mlectl {
 namespace {
 
 std::vector<const Command*> AllCommands() {
-  return {&SendCommand(),  &SubscribeCommand(), &QueryCommand(),
-          &ResetCommand(), &StatsCommand(),     &BenchCommand()};
+  return {&SendCommand(),  &SubscribeCommand(), &QueryCommand(), &ResetCommand(),
+          &StatsCommand(), &BenchCommand(),     &DemoCommand()};
 }
 
 const Command* FindCommand(absl::string_view name) {
@@ -44,8 +44,8 @@ std::string MainHelp() {
       "\n"
       "exit status:\n"
       "  0  success\n"
-      "  1  runtime failure: cannot connect, no answer within --timeout, an error from mled,\n"
-      "     a bad input line or rejected samples (send)\n"
+      "  1  runtime failure: cannot connect, no answer within --timeout, an error from\n"
+      "     mled, a bad input line or rejected samples (send, demo)\n"
       "  2  usage error: unknown command or flag, bad flag value or argument\n"
       "\n"
       "examples:\n"
@@ -55,7 +55,8 @@ std::string MainHelp() {
       "  mlectl subscribe --anomalies 'cpu*'\n"
       "  mlectl query --json 'robot/*'\n"
       "  mlectl reset 'robot/*'\n"
-      "  mlectl bench --streams=1000 --mode=batch --duration=5s\n");
+      "  mlectl bench --streams=1000 --mode=batch --duration=5s\n"
+      "  mlectl demo --rate=20\n");
   return out;
 }
 
@@ -74,7 +75,7 @@ int Main(const std::vector<std::string>& args) {
     if (command == nullptr || args.size() > 2) {
       absl::FPrintF(stderr,
                     "mlectl: usage: mlectl help COMMAND (one of send, subscribe, query, "
-                    "reset, stats, bench)\n");
+                    "reset, stats, bench, demo)\n");
       return kExitUsage;
     }
     std::fputs(CommandHelp(*command).c_str(), stdout);
