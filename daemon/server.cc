@@ -78,7 +78,7 @@ absl::Status Server::Start() {
   }
   if (config_.udp.has_value()) {
     ASSIGN_OR_RETURN(const asio::ip::address udp_host, ResolveHost(*config_.udp, "udp"));
-    udp_ = std::make_unique<UdpListener>(io_, &table_, &handler_, &counters_, &client_errors_,
+    udp_ = std::make_unique<UdpListener>(&table_, &handler_, &counters_, &client_errors_,
                                          config_.max_datagram_bytes,
                                          config_.udp_receive_buffer_bytes);
     absl::Status status = udp_->Start(udp::endpoint(udp_host, config_.udp->port));
@@ -91,7 +91,7 @@ absl::Status Server::Start() {
   if (config_.statsd.has_value()) {
     ASSIGN_OR_RETURN(const asio::ip::address statsd_host, ResolveHost(*config_.statsd, "statsd"));
     statsd_ = std::make_unique<StatsdListener>(
-        io_, &table_, &handler_, &counters_, &client_errors_,
+        &table_, &handler_, &counters_, &client_errors_,
         StatsdOptions{.max_datagram_bytes = config_.max_datagram_bytes,
                       .receive_buffer_bytes = config_.udp_receive_buffer_bytes,
                       .flush_interval = config_.statsd_flush_interval});

@@ -4,8 +4,6 @@
 #include <chrono>
 #include <string>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
@@ -19,7 +17,6 @@
 
 namespace mled::daemon {
 
-namespace asio = boost::asio;
 using boost::asio::ip::udp;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -30,12 +27,12 @@ constexpr int kRatesPerIngest = 4096;
 
 }  // namespace
 
-// Everything below runs on the receiver's strand, except the constructor, Start, Stop and
-// local_endpoint.
+// Everything below runs on the receiver's thread, except the constructor, Start, Stop and
+// local_endpoint (and Stop's final flush, which runs once that thread has ended).
 class StatsdListener::Impl {
  public:
-  Impl(asio::io_context& io, engine::StreamTable* table, RequestHandler* handler,
-       DaemonCounters* counters, RateLimitedLog* client_errors, StatsdOptions options)
+  Impl(engine::StreamTable* table, RequestHandler* handler, DaemonCounters* counters,
+       RateLimitedLog* client_errors, StatsdOptions options)
       : handler_(handler),
         counters_(counters),
         client_errors_(client_errors),
@@ -43,34 +40,27 @@ class StatsdListener::Impl {
         interval_seconds_(absl::ToDoubleSeconds(options.flush_interval)),
         aggregator_(table->limits().max_streams, table->limits().ingest),
         applier_(table),
-        receiver_(io,
-                  UdpReceiverOptions{.name = "statsd",
+        receiver_(UdpReceiverOptions{.name = "statsd",
                                      .max_datagram_bytes = options.max_datagram_bytes,
                                      .receive_buffer_bytes = options.receive_buffer_bytes},
                   &counters->statsd_receive_drops,
-                  [this](absl::Span<const ReceivedDatagram> batch) { OnBatch(batch); }),
-        flush_timer_(receiver_.strand()) {}
+                  [this](absl::Span<const ReceivedDatagram> batch) { OnBatch(batch); },
+                  [this] { OnDrained(); }) {}
 
   absl::Status Start(const udp::endpoint& endpoint) {
     if (absl::Status status = receiver_.Open(endpoint); !status.ok()) return status;
+    last_flush_ = SteadyClock::now();
+    next_flush_ = last_flush_ + absl::ToChronoNanoseconds(options_.flush_interval);
     receiver_.Start();
-    asio::post(receiver_.strand(), [this] {
-      last_flush_ = SteadyClock::now();
-      next_flush_ = last_flush_ + absl::ToChronoNanoseconds(options_.flush_interval);
-      ArmFlush();
-    });
     return absl::OkStatus();
   }
 
   void Stop() {
-    // Posted in this order, the close runs first: no datagram is applied after the last flush.
+    if (stopped_) return;
+    stopped_ = true;
+    // Joins the receive thread first: no datagram is applied after the last flush.
     receiver_.Close();
-    asio::post(receiver_.strand(), [this] {
-      if (stopped_) return;
-      stopped_ = true;
-      flush_timer_.cancel();
-      Flush(/*at_stop=*/true);
-    });
+    Flush(/*at_stop=*/true);
   }
 
   udp::endpoint local_endpoint() const { return receiver_.local_endpoint(); }
@@ -104,7 +94,9 @@ class StatsdListener::Impl {
                                          counts.lines + counts.malformed));
       }
     }
-    ApplyPending();
+    // Applied at the end of the receiver's wakeup (on_drained), so each stream's values of a
+    // whole wakeup go in as one block; a bound keeps a flood from queueing without limit.
+    if (pending_values_ >= kMaxPendingValues) ApplyPending();
     sender_ = nullptr;
     constexpr auto kRelaxed = std::memory_order_relaxed;
     counters_->statsd_datagrams.fetch_add(batch.size(), kRelaxed);
@@ -150,13 +142,18 @@ class StatsdListener::Impl {
   void AddValue(absl::string_view stream, double value) {
     auto it = batch_of_stream_.find(stream);
     if (it == batch_of_stream_.end()) {
-      // add_batches reuses a cleared StreamBatch, and assign its string's capacity.
-      mled::v1::StreamBatch* batch = ingest_.add_batches();
-      batch->mutable_stream()->assign(stream.data(), stream.size());
-      // Keyed by the batch's own copy of the name, which lives until the Ingest is cleared.
-      it = batch_of_stream_.emplace(absl::string_view(batch->stream()), batch).first;
+      if (batch_of_stream_.size() >= kRememberedNames) batch_of_stream_.clear();
+      it = batch_of_stream_.emplace(std::string(stream), PendingBatch{}).first;
     }
-    it->second->add_values(value);
+    PendingBatch& pending = it->second;
+    if (pending.generation != generation_) {
+      // add_batches reuses a cleared StreamBatch, and assign its string's capacity.
+      pending.batch = ingest_.add_batches();
+      pending.batch->mutable_stream()->assign(stream.data(), stream.size());
+      pending.generation = generation_;
+    }
+    pending.batch->add_values(value);
+    ++pending_values_;
   }
 
   // Counts a line the aggregator refused, as the applier would have rejected its sample.
@@ -177,20 +174,20 @@ class StatsdListener::Impl {
       handler_->Ingest(applier_, ingest_, Transport::kStatsd, &ack_);
     }
     ingest_.clear_batches();  // keeps the cleared batches for reuse
-    batch_of_stream_.clear();
+    pending_values_ = 0;
+    ++generation_;            // every PendingBatch pointer is stale now
   }
 
-  void ArmFlush() {
-    flush_timer_.expires_at(next_flush_);
-    flush_timer_.async_wait([this](const boost::system::error_code& error) {
-      if (error || stopped_) return;
-      Flush(/*at_stop=*/false);
-      // On a fixed schedule, so flushes do not drift; after a stall, the next one is an
-      // interval from now rather than a burst of catching up.
-      next_flush_ = std::max(next_flush_ + absl::ToChronoNanoseconds(options_.flush_interval),
-                             SteadyClock::now());
-      ArmFlush();
-    });
+  // After each wakeup of the receiver, and every idle tick (20 ms) without traffic: applies
+  // what the wakeup received, and flushes the counters when their interval is over.
+  void OnDrained() {
+    ApplyPending();
+    if (SteadyClock::now() < next_flush_) return;
+    Flush(/*at_stop=*/false);
+    // On a fixed schedule, so flushes do not drift; after a stall, the next one is an interval
+    // from now rather than a burst of catching up.
+    next_flush_ = std::max(next_flush_ + absl::ToChronoNanoseconds(options_.flush_interval),
+                           SteadyClock::now());
   }
 
   // Turns the counters into rate samples (sample time: now). A regular flush divides by the
@@ -230,21 +227,32 @@ class StatsdListener::Impl {
   // The samples of the current batch of datagrams, applied once at its end; reused.
   mled::v1::Ingest ingest_;
   mled::v1::Ack ack_;  // filled and discarded: StatsD has no acks
-  absl::flat_hash_map<absl::string_view, mled::v1::StreamBatch*> batch_of_stream_;
+  // The StreamBatch of each name in the current Ingest. Kept across Ingests (an entry is current
+  // when its generation is), since rebuilding a map of a thousand names for every batch of
+  // datagrams cost a sixth of the listener's time; at most kRememberedNames are kept.
+  struct PendingBatch {
+    uint64_t generation = 0;
+    mled::v1::StreamBatch* batch = nullptr;
+  };
+  static constexpr size_t kRememberedNames = 65536;
+  static constexpr size_t kMaxPendingValues = 65536;
+  size_t pending_values_ = 0;
+  absl::flat_hash_map<std::string, PendingBatch> batch_of_stream_;
+  uint64_t generation_ = 1;
   // The datagram being parsed, for log lines.
   const udp::endpoint* sender_ = nullptr;
   SteadyClock::time_point last_flush_;
   SteadyClock::time_point next_flush_;
-  bool stopped_ = false;
+  bool stopped_ = false;  // the controlling thread's
 
+  // Last: destroyed first, so its thread (which calls OnBatch and OnDrained) ends before the rest.
   UdpReceiver receiver_;
-  asio::steady_timer flush_timer_;  // on receiver_.strand()
 };
 
-StatsdListener::StatsdListener(asio::io_context& io, engine::StreamTable* table,
-                               RequestHandler* handler, DaemonCounters* counters,
-                               RateLimitedLog* client_errors, StatsdOptions options)
-    : impl_(std::make_unique<Impl>(io, table, handler, counters, client_errors, options)) {}
+StatsdListener::StatsdListener(engine::StreamTable* table, RequestHandler* handler,
+                               DaemonCounters* counters, RateLimitedLog* client_errors,
+                               StatsdOptions options)
+    : impl_(std::make_unique<Impl>(table, handler, counters, client_errors, options)) {}
 
 StatsdListener::~StatsdListener() = default;
 

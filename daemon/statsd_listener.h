@@ -1,7 +1,7 @@
 // StatsD ingest over UDP: etsy StatsD and DogStatsD lines (`name:value|type|@rate|#tags`), parsed
 // by lib/wire/statsd and applied through the same RequestHandler as every other transport.
 //
-//   StatsdListener statsd(io, &table, &handler, &counters, &client_errors, options);
+//   StatsdListener statsd(&table, &handler, &counters, &client_errors, options);
 //   RETURN_IF_ERROR(statsd.Start(endpoint));
 //   ...
 //   statsd.Stop();
@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <memory>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
 #include "absl/status/status.h"
@@ -43,8 +42,8 @@ struct StatsdOptions {
 
 class StatsdListener {
  public:
-  StatsdListener(boost::asio::io_context& io, engine::StreamTable* table, RequestHandler* handler,
-                 DaemonCounters* counters, RateLimitedLog* client_errors, StatsdOptions options);
+  StatsdListener(engine::StreamTable* table, RequestHandler* handler, DaemonCounters* counters,
+                 RateLimitedLog* client_errors, StatsdOptions options);
   ~StatsdListener();
 
   StatsdListener(const StatsdListener&) = delete;

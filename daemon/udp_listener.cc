@@ -4,10 +4,9 @@
 
 namespace mled::daemon {
 
-namespace asio = boost::asio;
 using boost::asio::ip::udp;
 
-UdpListener::UdpListener(asio::io_context& io, engine::StreamTable* table,
+UdpListener::UdpListener(engine::StreamTable* table,
                          RequestHandler* handler, DaemonCounters* counters,
                          RateLimitedLog* client_errors, uint32_t max_datagram_bytes,
                          uint32_t receive_buffer_bytes)
@@ -16,8 +15,7 @@ UdpListener::UdpListener(asio::io_context& io, engine::StreamTable* table,
       client_errors_(client_errors),
       max_datagram_bytes_(max_datagram_bytes),
       applier_(table),
-      receiver_(io,
-                UdpReceiverOptions{.name = "udp",
+      receiver_(UdpReceiverOptions{.name = "udp",
                                    .max_datagram_bytes = max_datagram_bytes,
                                    .receive_buffer_bytes = receive_buffer_bytes},
                 &counters->udp_receive_drops,

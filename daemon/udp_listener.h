@@ -2,8 +2,8 @@
 //
 // A datagram that does not decode, or is larger than max_datagram_bytes, is counted and dropped.
 // Datagrams arrive in batches (daemon/udp_receiver.h: recvmmsg, a large kernel buffer, the
-// kernel's drop count in DaemonCounters::udp_receive_drops) and are applied on one strand, one
-// datagram at a time, with a reused Ingest and applier, so a warmed-up listener allocates
+// kernel's drop count in DaemonCounters::udp_receive_drops) and are applied on the receiver's thread,
+// one datagram at a time, with a reused Ingest and applier, so a warmed-up listener allocates
 // nothing per sample.
 #ifndef MLED_DAEMON_UDP_LISTENER_H_
 #define MLED_DAEMON_UDP_LISTENER_H_
@@ -27,7 +27,7 @@ namespace mled::daemon {
 class UdpListener {
  public:
   // `receive_buffer_bytes`: the kernel receive buffer to ask for (udp_receive_buffer_bytes).
-  UdpListener(boost::asio::io_context& io, engine::StreamTable* table, RequestHandler* handler,
+  UdpListener(engine::StreamTable* table, RequestHandler* handler,
               DaemonCounters* counters, RateLimitedLog* client_errors,
               uint32_t max_datagram_bytes, uint32_t receive_buffer_bytes);
 
@@ -41,7 +41,7 @@ class UdpListener {
   boost::asio::ip::udp::endpoint local_endpoint() const;
 
  private:
-  // On the receiver's strand.
+  // On the receiver's thread.
   void OnBatch(absl::Span<const ReceivedDatagram> batch);
 
   RequestHandler* handler_;
@@ -51,7 +51,7 @@ class UdpListener {
   mled::v1::Ingest ingest_;
   mled::v1::Ack ack_;  // filled and discarded: UDP has no acks
   engine::IngestApplier applier_;
-  // Last: its strand may call OnBatch until it is destroyed.
+  // Last: destroyed first, so its thread (which calls OnBatch) ends before the rest.
   UdpReceiver receiver_;
 };
 

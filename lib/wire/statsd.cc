@@ -1,6 +1,7 @@
 #include "lib/wire/statsd.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -26,14 +27,22 @@ std::optional<StatsdType> ParseType(absl::string_view text) {
 // A finite decimal number, as JavaScript and C print them; nullopt otherwise.
 std::optional<double> ParseNumber(absl::string_view text) {
   if (text.empty()) return std::nullopt;
-  // SimpleAtod also takes "nan", "inf" and hex, which no StatsD client sends as a value.
+  // std::from_chars also takes "nan", "inf" and hex, which no StatsD client sends as a value.
   for (char c : text) {
     const bool allowed = (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
                          c == '+' || c == '-';
     if (!allowed) return std::nullopt;
   }
+  // std::from_chars (exact, and several times faster than absl::SimpleAtod here, which mattered
+  // at millions of lines a second) takes no leading '+'.
+  if (text.front() == '+') {
+    text.remove_prefix(1);
+    if (text.empty() || text.front() == '+' || text.front() == '-') return std::nullopt;
+  }
   double value = 0;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value)) return std::nullopt;
+  const char* end = text.data() + text.size();
+  const auto [parsed_to, error] = std::from_chars(text.data(), end, value);
+  if (error != std::errc() || parsed_to != end || !std::isfinite(value)) return std::nullopt;
   return value;
 }
 

@@ -126,12 +126,17 @@ TEST(StatsdTest, MalformedLinesAreCountedAndTheRestApplied) {
       "a:1|c|@0\n"       // rate out of (0, 1]
       "a:1|c|@1.5\n"
       "a:1:x|d\n"        // one bad packed value spoils the line
+      "a:+-5|g\n"        // two signs
+      "a:++5|g\n"
+      "a:+|g\n"
+      "a:1e|ms\n"        // no exponent digits
+      "a:1e999|ms\n"     // overflows to inf
       "ok2:2|ms",
       &counts);
   ASSERT_EQ(parsed.size(), 2u);
   EXPECT_EQ(parsed[0].stream, "ok");
   EXPECT_EQ(parsed[1].stream, "ok2");
-  EXPECT_EQ(counts.malformed, 11u);
+  EXPECT_EQ(counts.malformed, 16u);
   EXPECT_EQ(counts.lines, 2u);
 }
 
