@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
@@ -211,20 +212,14 @@ absl::StatusOr<DaemonConfig> ResolveConfig(const mled::v1::Config& config) {
   absl::StatusOr<HostPort> listen = ParseHostPort(config.listen());
   if (!listen.ok()) return Invalid("listen", listen.status().message());
   out.listen = *std::move(listen);
-  if (!config.udp().empty()) {
-    absl::StatusOr<HostPort> udp = ParseHostPort(config.udp());
-    if (!udp.ok()) return Invalid("udp", udp.status().message());
-    out.udp = *std::move(udp);
-  }
-  if (!config.http().empty()) {
-    absl::StatusOr<HostPort> http = ParseHostPort(config.http());
-    if (!http.ok()) return Invalid("http", http.status().message());
-    out.http = *std::move(http);
-  }
-  if (!config.statsd().empty()) {
-    absl::StatusOr<HostPort> statsd = ParseHostPort(config.statsd());
-    if (!statsd.ok()) return Invalid("statsd", statsd.status().message());
-    out.statsd = *std::move(statsd);
+  // The other interfaces are off when their address is empty.
+  for (const auto& [field, text, address] :
+       {std::tuple("udp", &config.udp(), &out.udp), std::tuple("http", &config.http(), &out.http),
+        std::tuple("statsd", &config.statsd(), &out.statsd)}) {
+    if (text->empty()) continue;
+    absl::StatusOr<HostPort> parsed = ParseHostPort(*text);
+    if (!parsed.ok()) return Invalid(field, parsed.status().message());
+    *address = *std::move(parsed);
   }
   if (config.udp_receive_buffer_bytes() < 4096) {
     return Invalid("udp_receive_buffer_bytes", "must be at least 4096");

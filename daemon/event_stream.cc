@@ -72,6 +72,9 @@ void EventStream::Begin() {
   context_.table->Query(matcher, context_.table->limits().max_query_streams,
                         snapshot.mutable_estimates());
   QueueEvent("estimates", snapshot);
+  // The snapshot may be large (max_query_streams estimates): it is sent once and does not count
+  // against the write bound, which is for updates piling up behind a client that does not read.
+  snapshot_bytes_ = out_.size();
   ArmKeepAlive();
   DoRead();
   StartWrite();
@@ -123,7 +126,7 @@ void EventStream::MergeUpdate(mled::v1::Estimates update) {
 }
 
 size_t EventStream::QueuedBytes() const {
-  return out_.size() + writing_.size() + pending_json_.size();
+  return out_.size() + writing_.size() + pending_json_.size() - snapshot_bytes_;
 }
 
 void EventStream::CheckWriteBound() {
@@ -155,6 +158,7 @@ void EventStream::StartWrite() {
 void EventStream::OnWrite(const boost::system::error_code& error) {
   writing_active_ = false;
   writing_.clear();
+  snapshot_bytes_ = 0;  // the first write carried the snapshot
   if (closed_) return;
   if (error) {
     DoClose();

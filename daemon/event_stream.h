@@ -103,6 +103,8 @@ class EventStream final : public UpdateSink,
   mled::v1::Estimates pending_;    // the update waiting for the write in flight; none when empty
   absl::flat_hash_map<std::string, int> position_;  // stream -> index in pending_
   std::string pending_json_;                        // pending_ as the API's JSON
+  // Bytes of the response head and snapshot not yet written (0 once the first write is done).
+  size_t snapshot_bytes_ = 0;
   std::chrono::steady_clock::time_point write_started_;
 
   bool subscribed_ = false;

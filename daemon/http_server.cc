@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/http_connection.h"
 #include "daemon/http_session.h"
+#include "daemon/tcp_listen.h"
 
 namespace mled::daemon {
 
@@ -27,15 +28,13 @@ constexpr absl::string_view kTooManyConnections =
 class HttpServer::Impl {
  public:
   Impl(asio::io_context& io, HttpContext context)
-      : io_(io), context_(std::move(context)), acceptor_(asio::make_strand(io)) {}
+      : io_(io),
+        context_(std::move(context)),
+        acceptor_(asio::make_strand(io)),
+        accept_retry_(acceptor_.get_executor()) {}
 
   absl::Status Start(const tcp::endpoint& endpoint) {
-    boost::system::error_code error;
-    acceptor_.open(endpoint.protocol(), error);
-    if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-    if (!error) acceptor_.bind(endpoint, error);
-    if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-    if (error) {
+    if (const boost::system::error_code error = OpenAcceptor(acceptor_, endpoint)) {
       return absl::UnavailableError(absl::StrCat("cannot listen on http ",
                                                  endpoint.address().to_string(), ":",
                                                  endpoint.port(), ": ", error.message()));
@@ -64,8 +63,10 @@ class HttpServer::Impl {
                                                           tcp::socket socket) {
       if (error == asio::error::operation_aborted || !acceptor_.is_open() || stopped_) return;
       if (error) {
-        // E.g. EMFILE: keep accepting; the log line says why connections fail.
+        // E.g. EMFILE: keep accepting, after a pause; the log line says why connections fail.
         context_.client_errors->Log(absl::StrCat("http accept failed: ", error.message()));
+        RetryAcceptLater(accept_retry_, acceptor_, [this] { Accept(); });
+        return;
       } else if (context_.counters->http_connections_current.load(std::memory_order_relaxed) >=
                  context_.options.max_connections) {
         Refuse(std::move(socket));
@@ -100,6 +101,7 @@ class HttpServer::Impl {
   asio::io_context& io_;
   const HttpContext context_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_;  // on acceptor_'s strand
   HttpConnectionRegistry registry_;
   std::atomic<bool> stopped_{false};
 };

@@ -4,12 +4,14 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/event_stream.h"
+#include "daemon/tcp_listen.h"
 
 namespace mled::daemon {
 
@@ -30,12 +32,6 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr size_t kReadChunkBytes = 16 * 1024;
 constexpr size_t kMaxDrainBytes = 1 << 20;
 
-std::string PeerName(const tcp::socket& socket) {
-  boost::system::error_code error;
-  const tcp::endpoint peer = socket.remote_endpoint(error);
-  if (error) return "unknown peer";
-  return absl::StrCat(peer.address().to_string(), ":", peer.port());
-}
 
 }  // namespace
 
@@ -94,6 +90,38 @@ void HttpSession::WaitForRequest() {
 
 void HttpSession::ReadRequest() {
   stream_.expires_after(kRequestTimeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](const boost::system::error_code& error, size_t) {
+        if (self->closed_) return;
+        if (error) {  // a header over the limit, a declared body over it, garbage, a timeout
+          self->OnRead(error);
+          return;
+        }
+        self->ReadBody();
+      });
+}
+
+void HttpSession::ReadBody() {
+  // curl and other clients send "Expect: 100-continue" before a body (curl: over 1 KiB) and
+  // wait up to a second for this interim answer before sending it anyway.
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue") && !parser_->is_done()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](const boost::system::error_code& error, size_t) {
+                        if (self->closed_) return;
+                        if (error) {
+                          self->DoClose();
+                          return;
+                        }
+                        self->ReadRest();
+                      });
+    return;
+  }
+  ReadRest();
+}
+
+void HttpSession::ReadRest() {
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](const boost::system::error_code& error, size_t) {
                      self->OnRead(error);

@@ -54,7 +54,11 @@ class HttpSession final : public HttpConnection, public std::enable_shared_from_
  private:
   void Begin();
   void WaitForRequest();
+  // The header (under the request timeout), then ReadBody: answers "Expect: 100-continue",
+  // then ReadRest reads the body.
   void ReadRequest();
+  void ReadBody();
+  void ReadRest();
   void OnRead(const boost::system::error_code& error);
   void Refuse(boost::beast::http::status status, mled::v1::Code code, absl::string_view message);
   void Send(HttpResponse response, bool close_after);

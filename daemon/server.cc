@@ -7,6 +7,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/tcp_listen.h"
 #include "lib/base/status_macros.h"
 
 namespace mled::daemon {
@@ -41,6 +42,7 @@ Server::Server(DaemonConfig config)
       handler_(&table_, &publisher_, &counters_, SystemClock::Get()),
       client_errors_(LogLevel::kWarning, 10),
       acceptor_(asio::make_strand(io_)),
+      accept_retry_(acceptor_.get_executor()),
       signals_(io_),
       stop_deadline_(asio::make_strand(io_)) {
   counters_.start_unix_nano = SystemClock::Get().NowUnixNanos();
@@ -66,12 +68,7 @@ Server::~Server() {
 absl::Status Server::Start() {
   ASSIGN_OR_RETURN(const asio::ip::address tcp_host, ResolveHost(config_.listen, "listen"));
   const tcp::endpoint endpoint(tcp_host, config_.listen.port);
-  boost::system::error_code error;
-  acceptor_.open(endpoint.protocol(), error);
-  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error) acceptor_.bind(endpoint, error);
-  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
+  if (const boost::system::error_code error = OpenAcceptor(acceptor_, endpoint)) {
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on tcp ", config_.listen.ToString(), ": ", error.message(),
         " (is another mled running? choose another address with --listen)"));
@@ -189,8 +186,10 @@ void Server::Accept() {
         session->Start();
       }
     } else {
-      // E.g. EMFILE: keep accepting; the log line says why connections fail.
+      // E.g. EMFILE: keep accepting, after a pause; the log line says why connections fail.
       client_errors_.Log(absl::StrCat("accept failed: ", error.message()));
+      RetryAcceptLater(accept_retry_, acceptor_, [this] { Accept(); });
+      return;
     }
     Accept();
   });

@@ -5,8 +5,10 @@
 //   RETURN_IF_ERROR(server.Start());   // binds; prints nothing
 //   server.Run();                      // blocks until Stop() (e.g. from a signal) completes
 //
-// Stop order (SIGTERM/SIGINT): stop accepting and receiving, let every session send what it has
-// queued (acks of everything it read and applied), stop the publisher, then the event loop ends.
+// Stop order (SIGTERM/SIGINT): stop accepting and receiving (the UDP and StatsD receive threads
+// are joined, and StatsD's counters flushed a last time), close the HTTP connections (event
+// streams included), let every TCP session send what it has queued (acks of everything it read
+// and applied), stop the publisher, then the event loop ends.
 // Start and Stop may be called from any thread; Run from one thread.
 #ifndef MLED_DAEMON_SERVER_H_
 #define MLED_DAEMON_SERVER_H_
@@ -83,6 +85,7 @@ class Server {
   RateLimitedLog client_errors_;
   SessionContext session_context_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;  // on acceptor_'s strand
   std::unique_ptr<UdpListener> udp_;
   std::unique_ptr<StatsdListener> statsd_;
   std::unique_ptr<HttpServer> http_;

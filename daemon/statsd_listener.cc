@@ -191,14 +191,15 @@ class StatsdListener::Impl {
   }
 
   // Turns the counters into rate samples (sample time: now). A regular flush divides by the
-  // configured interval and gives idle counters a 0 rate; the final one, at Stop, divides by the
-  // time since the last flush and leaves idle counters out.
+  // configured interval (flushes run within a tick of it) and gives idle counters a 0 rate; one
+  // that comes much later (the receive thread was stalled) divides by the time that really
+  // passed, so a stall never inflates a rate; the final one, at Stop, also divides by the time
+  // since the last flush and leaves idle counters out.
   void Flush(bool at_stop) {
     const SteadyClock::time_point now = SteadyClock::now();
+    const double elapsed = std::chrono::duration<double>(now - last_flush_).count();
     double seconds = interval_seconds_;
-    if (at_stop) {
-      seconds = std::max(std::chrono::duration<double>(now - last_flush_).count(), 1e-3);
-    }
+    if (at_stop || elapsed > 1.5 * interval_seconds_) seconds = std::max(elapsed, 1e-3);
     last_flush_ = now;
     aggregator_.Flush(seconds, /*idle_counters=*/!at_stop,
                       [this](absl::string_view stream, double rate) {

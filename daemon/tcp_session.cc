@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/tcp_listen.h"
 
 namespace mled::daemon {
 
@@ -17,12 +18,6 @@ constexpr size_t kReadChunkBytes = 256 * 1024;
 // Unsent acks and answers beyond which reading pauses until the client catches up.
 constexpr size_t kReadPauseBytes = 4u << 20;
 
-std::string PeerName(const tcp::socket& socket) {
-  boost::system::error_code error;
-  const tcp::endpoint peer = socket.remote_endpoint(error);
-  if (error) return "unknown peer";
-  return absl::StrCat(peer.address().to_string(), ":", peer.port());
-}
 
 }  // namespace
 

@@ -10,7 +10,6 @@
 
 #include <cstdint>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
 #include "absl/status/status.h"
@@ -36,7 +35,8 @@ class UdpListener {
 
   // Binds and starts receiving. UNAVAILABLE with the cause when the address cannot be bound.
   absl::Status Start(const boost::asio::ip::udp::endpoint& endpoint);
-  // Closes the socket; pending receives end. Any thread.
+  // Stops and joins the receive thread and closes the socket. From the controlling thread, never
+  // from the receive thread.
   void Stop();
   boost::asio::ip::udp::endpoint local_endpoint() const;
 

@@ -117,14 +117,20 @@ void UdpReceiver::Run() {
   while (!stopping_.load(std::memory_order_relaxed)) {
     size_t received = 0;
     size_t batch;
+    uint32_t calls = 0;
+    // Bounded, so that under a flood on_drained still runs (the StatsD counter flush is there).
     do {
       batch = ReceiveBatch();
       received += batch;
-    } while (batch == options_.batch_datagrams && !stopping_.load(std::memory_order_relaxed));
+    } while (batch == options_.batch_datagrams && ++calls < kMaxCallsPerDrain &&
+             !stopping_.load(std::memory_order_relaxed));
     if (received > 0) RefreshDrops();
     if (on_drained_) on_drained_();
-    // Traffic is flowing: let more queue up, so the next wakeup takes many datagrams at once.
-    if (received > 0) std::this_thread::sleep_for(options_.coalesce_delay);
+    // Traffic is flowing (and the queue was emptied): let more queue up, so the next wakeup
+    // takes many datagrams at once.
+    if (received > 0 && batch < options_.batch_datagrams) {
+      std::this_thread::sleep_for(options_.coalesce_delay);
+    }
   }
 }
 

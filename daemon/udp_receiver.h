@@ -106,6 +106,9 @@ class UdpReceiver {
   boost::asio::ip::udp::endpoint local_endpoint() const;
 
  private:
+  // recvmmsg calls between two on_drained calls while datagrams keep coming.
+  static constexpr uint32_t kMaxCallsPerDrain = 16;
+
   // Control-message space for one datagram: SO_RXQ_OVFL's uint32_t, with room to spare.
   struct alignas(cmsghdr) Control {
     char bytes[64];

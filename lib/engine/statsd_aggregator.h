@@ -20,7 +20,7 @@
 //   engine would reject (lib/wire/validation.h), is refused and never stored. Names are kept for
 //   the daemon's life, as StatsD keeps them.
 //
-// Not thread-safe: one aggregator per listener, used from its strand.
+// Not thread-safe: one aggregator per listener, used from its receive thread.
 #ifndef MLED_LIB_ENGINE_STATSD_AGGREGATOR_H_
 #define MLED_LIB_ENGINE_STATSD_AGGREGATOR_H_
 

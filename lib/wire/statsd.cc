@@ -90,10 +90,10 @@ bool StatsdParser::ParseLine(absl::string_view line, StatsdCounts& counts,
   for (absl::string_view text : absl::StrSplit(value_text, ':')) {
     const std::optional<double> value = ParseNumber(text);
     if (!value) return false;
-    values_.push_back(*value);
+    // Each packed value is a delta or not by its own sign ("g:5:+1|g" sets 5, then adds 1).
+    const bool delta = *type == StatsdType::kGauge && (text.front() == '+' || text.front() == '-');
+    values_.push_back(PackedValue{*value, delta});
   }
-  sample.gauge_delta =
-      *type == StatsdType::kGauge && (value_text.front() == '+' || value_text.front() == '-');
 
   if (tags_.empty()) {
     sample.stream = name;  // the common case needs no copy
@@ -108,8 +108,9 @@ bool StatsdParser::ParseLine(absl::string_view line, StatsdCounts& counts,
     sample.stream = stream_;
   }
   ++counts.lines;
-  for (double value : values_) {
-    sample.value = value;
+  for (const PackedValue& value : values_) {
+    sample.value = value.value;
+    sample.gauge_delta = value.gauge_delta;
     ++counts.samples;
     on_sample(sample);
   }

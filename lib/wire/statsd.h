@@ -65,9 +65,13 @@ class StatsdParser {
   bool ParseLine(absl::string_view line, StatsdCounts& counts,
                  absl::FunctionRef<void(const StatsdSample&)> on_sample);
 
+  struct PackedValue {
+    double value;
+    bool gauge_delta;
+  };
   std::string stream_;
   std::vector<absl::string_view> tags_;
-  std::vector<double> values_;
+  std::vector<PackedValue> values_;
 };
 
 // One-off form of StatsdParser::Parse.

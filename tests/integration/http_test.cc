@@ -507,6 +507,24 @@ TEST_F(HttpTest, ErrorsHaveStatusAndMessage) {
   EXPECT_EQ(StatCounter(after.body(), "http_errors"), 16) << after.body();
 }
 
+// curl sends "Expect: 100-continue" before bodies over 1 KiB and waits a second for the interim
+// answer: the daemon sends it at once, then reads the body.
+TEST_F(HttpTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  StartDaemon({kEstimatesOnly});
+  auto client = Connected(daemon_->http_address());
+  const std::string body =
+      R"({"seq": 3, "batches": [{"stream": "expect/x", "dim": 1, "values": [1, 2, 4]}]})";
+  ASSERT_OK_AND_ASSIGN(
+      Response interim,
+      client->SendRaw(absl::StrCat("POST /v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                   "application/json\r\nExpect: 100-continue\r\nContent-Length: ",
+                                   body.size(), "\r\n\r\n")));
+  EXPECT_EQ(interim.result_int(), 100);
+  ASSERT_OK_AND_ASSIGN(Response reply, client->SendRaw(body));
+  ASSERT_EQ(reply.result_int(), 200) << reply.body();
+  EXPECT_TRUE(absl::StrContains(reply.body(), "\"accepted\":\"3\"")) << reply.body();
+}
+
 TEST_F(HttpTest, ConnectionsOverTheLimitGet503) {
   StartDaemon({"--max_http_connections=1"});
   auto first = Connected(daemon_->http_address());

@@ -103,6 +103,16 @@ TEST(StatsdTest, PackedValuesAreSeveralSamples) {
   EXPECT_EQ(parsed[2].stream, "lat;svc:a");
 }
 
+TEST(StatsdTest, EachPackedGaugeValueIsADeltaByItsOwnSign) {
+  EXPECT_THAT(Parse("g:5:+1:-2|g"),
+              testing::ElementsAre(Parsed{"g", 5, StatsdType::kGauge, false, 1},
+                                   Parsed{"g", 1, StatsdType::kGauge, true, 1},
+                                   Parsed{"g", -2, StatsdType::kGauge, true, 1}));
+  EXPECT_THAT(Parse("g:+1:5|g"),
+              testing::ElementsAre(Parsed{"g", 1, StatsdType::kGauge, true, 1},
+                                   Parsed{"g", 5, StatsdType::kGauge, false, 1}));
+}
+
 TEST(StatsdTest, SetsAreCountedAndSkipped) {
   StatsdCounts counts;
   EXPECT_TRUE(Parse("users:alice|s\nusers:bob|s", &counts).empty());
