@@ -96,14 +96,13 @@ class StatsdListener::Impl {
     }
     // Applied at the end of the receiver's wakeup (on_drained), so each stream's values of a
     // whole wakeup go in as one block; a bound keeps a flood from queueing without limit.
-    if (pending_values_ >= kMaxPendingValues) ApplyPending();
     sender_ = nullptr;
-    constexpr auto kRelaxed = std::memory_order_relaxed;
-    counters_->statsd_datagrams.fetch_add(batch.size(), kRelaxed);
-    counters_->bytes_received.fetch_add(bytes, kRelaxed);
-    counters_->statsd_lines.fetch_add(lines, kRelaxed);
-    if (malformed > 0) counters_->statsd_lines_malformed.fetch_add(malformed, kRelaxed);
-    if (sets > 0) counters_->statsd_sets.fetch_add(sets, kRelaxed);
+    pending_counts_.datagrams += batch.size();
+    pending_counts_.bytes += bytes;
+    pending_counts_.lines += lines;
+    pending_counts_.malformed += malformed;
+    pending_counts_.sets += sets;
+    if (pending_values_ >= kMaxPendingValues) ApplyPending();
   }
 
   void OnSample(const wire::StatsdSample& sample) {
@@ -176,6 +175,18 @@ class StatsdListener::Impl {
     ingest_.clear_batches();  // keeps the cleared batches for reuse
     pending_values_ = 0;
     ++generation_;            // every PendingBatch pointer is stale now
+    // Counted once their samples are applied, so whoever sees a datagram counted also finds its
+    // samples in the streams.
+    constexpr auto kRelaxed = std::memory_order_relaxed;
+    if (pending_counts_.datagrams == 0) return;
+    counters_->statsd_datagrams.fetch_add(pending_counts_.datagrams, kRelaxed);
+    counters_->bytes_received.fetch_add(pending_counts_.bytes, kRelaxed);
+    counters_->statsd_lines.fetch_add(pending_counts_.lines, kRelaxed);
+    if (pending_counts_.malformed > 0) {
+      counters_->statsd_lines_malformed.fetch_add(pending_counts_.malformed, kRelaxed);
+    }
+    if (pending_counts_.sets > 0) counters_->statsd_sets.fetch_add(pending_counts_.sets, kRelaxed);
+    pending_counts_ = PendingCounts{};
   }
 
   // After each wakeup of the receiver, and every idle tick (20 ms) without traffic: applies
@@ -238,6 +249,15 @@ class StatsdListener::Impl {
   static constexpr size_t kRememberedNames = 65536;
   static constexpr size_t kMaxPendingValues = 65536;
   size_t pending_values_ = 0;
+  // What the datagrams received since the last ApplyPending count for.
+  struct PendingCounts {
+    uint64_t datagrams = 0;
+    uint64_t bytes = 0;
+    uint64_t lines = 0;
+    uint64_t malformed = 0;
+    uint64_t sets = 0;
+  };
+  PendingCounts pending_counts_;
   absl::flat_hash_map<std::string, PendingBatch> batch_of_stream_;
   uint64_t generation_ = 1;
   // The datagram being parsed, for log lines.
