@@ -1,12 +1,13 @@
 #include "daemon/http_server.h"
 
 #include <atomic>
-#include "absl/strings/string_view.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/http_api.h"
 #include "daemon/http_connection.h"
 #include "daemon/http_session.h"
 #include "daemon/tcp_listen.h"
@@ -15,15 +16,6 @@ namespace mled::daemon {
 
 namespace asio = boost::asio;
 using boost::asio::ip::tcp;
-
-namespace {
-
-// The body of the 503 sent, without waiting, to a connection over max_http_connections.
-constexpr absl::string_view kTooManyConnections =
-    "{\"code\":\"RESOURCE_EXHAUSTED\",\"message\":\"too many HTTP connections "
-    "(max_http_connections); retry later\"}\n";
-
-}  // namespace
 
 class HttpServer::Impl {
  public:
@@ -87,13 +79,15 @@ class HttpServer::Impl {
     context_.client_errors->Log(
         absl::StrCat("http: refused a connection: ", context_.options.max_connections,
                      " connections open (max_http_connections)"));
-    const std::string response = absl::StrCat(
-        "HTTP/1.1 503 Service Unavailable\r\nServer: mled\r\nContent-Type: application/json\r\n"
-        "Connection: close\r\nRetry-After: 1\r\nContent-Length: ",
-        kTooManyConnections.size(), "\r\n\r\n", kTooManyConnections);
+    // The same error body every other HTTP error has; written at once, never waited for.
+    HttpResponse response = HttpApi::ErrorResponse(
+        boost::beast::http::status::service_unavailable, mled::v1::RESOURCE_EXHAUSTED,
+        "too many HTTP connections (max_http_connections); retry later", 11);
+    response.set(boost::beast::http::field::retry_after, "1");
+    response.keep_alive(false);
     boost::system::error_code ignored;
     socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(response), ignored);
+    boost::beast::http::write(socket, response, ignored);
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
   }
